@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make check-deploy`: validate every deployment manifest under deploy/, offline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+fail=0
+check() { local what=$1; shift; if "$@" >/tmp/check-deploy.$$ 2>&1; then echo "ok    $what"; else echo "FAIL  $what"; sed 's/^/      /' /tmp/check-deploy.$$; fail=1; fi; }
+
+check "deploy/prometheus/prometheus.yml" promtool check config --syntax-only deploy/prometheus/prometheus.yml
+for rules in deploy/prometheus/rules/*.yml; do check "$rules" promtool check rules "$rules"; done
+check "deploy/flink/config.yaml" $BIN/python -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' deploy/flink/config.yaml
+rm -f /tmp/check-deploy.$$
+exit $fail

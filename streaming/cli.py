@@ -1,0 +1,251 @@
+"""The ``streamscore`` command: the local stack, producers, jobs, models and benchmarks.
+
+Every command prints a one-line error and exits non-zero on a mistake the user can fix or a
+service that does not answer; tracebacks are kept for bugs.
+
+Example Usage::
+
+    streamscore stack up
+    streamscore produce transactions --count 10000 --rate 5000
+    streamscore job submit fraud
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from streaming.config import Config, load_config
+from streaming.errors import UserError
+
+Handler = Callable[[argparse.Namespace, Config], int | None]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        config = load_config(args.config)
+        return args.handler(args, config) or 0
+    except UserError as exc:
+        print(f"streamscore: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("streamscore: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamscore", description="Real-time AI scoring on Kafka and Flink.")
+    parser.add_argument("--config", metavar="PATH",
+                        help="TOML configuration file (default: $STREAMSCORE_CONFIG or ./streamscore.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _stack_commands(commands)
+    _produce_commands(commands)
+    _topic_commands(commands)
+    _job_commands(commands)
+    _bench_commands(commands)
+    return parser
+
+
+def _command(group, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+    sub = group.add_parser(name, help=help, description=help)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+def _group(commands, name: str, help: str):
+    parser = commands.add_parser(name, help=help, description=help)
+    return parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+# --- stack ---------------------------------------------------------------------------------------
+
+def _stack_commands(commands) -> None:
+    stack = _group(commands, "stack", "the local single-machine stack: Kafka, Redis, Flink, Prometheus")
+    _command(stack, "up", _stack_up, "start every part that is not running, create the topics")
+    _command(stack, "down", _stack_down, "stop every part; data is kept")
+    status = _command(stack, "status", _stack_status, "each part with its address, pid and health")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _stack_up(args, config):
+    from streaming.stack import stack_up
+    stack_up(config)
+
+
+def _stack_down(args, config):
+    from streaming.stack import stack_down
+    stack_down(config)
+
+
+def _stack_status(args, config):
+    from streaming.stack import stack_status
+    status = stack_status(config)
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        for name, part in status.items():
+            address = part.get("bootstrap") or part.get("url") or part.get("rest")
+            pids = part.get("taskmanager_pids")
+            pid = part.get("pid") or part.get("jobmanager_pid")
+            extra = f" taskmanagers={pids}" if pids is not None else ""
+            state = "healthy" if part["healthy"] else "DOWN"
+            print(f"{name:<11} {state:<8} {address:<28} pid={pid}{extra}")
+    return 0 if all(part["healthy"] for part in status.values()) else 1
+
+
+# --- produce -------------------------------------------------------------------------------------
+
+def _produce_commands(commands) -> None:
+    produce = _group(commands, "produce", "publish events to Kafka")
+    tx = _command(produce, "transactions", _produce_transactions,
+                  "card transactions and their delayed fraud-label feedback")
+    tx.add_argument("--from", dest="source", metavar="PATH",
+                    help="replay a labelled file or folder in the Fraud Detection Handbook's raw "
+                         "format (daily YYYY-MM-DD.pkl pickles, one .csv or one .parquet). "
+                         "Reading pickles executes code: only name files you trust.")
+    tx.add_argument("--count", type=_positive_int, help="stop after this many transactions")
+    tx.add_argument("--rate", type=_positive_float, metavar="EPS",
+                    help="transactions per second (default: as fast as possible)")
+    tx.add_argument("--label-delay-days", type=float, default=None,
+                    help="delay between a transaction and its fraud label (default: fraud.label_delay_days)")
+    tx.add_argument("--seed", type=int, default=None, help="simulator seed (default: fraud.simulator_seed)")
+    tx.add_argument("--customers", type=_positive_int, help="simulated customers (default: fraud.customers)")
+    tx.add_argument("--terminals", type=_positive_int, help="simulated terminals (default: fraud.terminals)")
+    tx.add_argument("--days", type=_positive_int, help="simulated days (default: fraud.days)")
+    tx.add_argument("--start-date", help="first simulated day, YYYY-MM-DD (default: fraud.start_date)")
+    tx.add_argument("--live", action="store_true",
+                    help="stamp each transaction with its send time (needs --rate); labels follow "
+                         "--label-delay-days later in real time, e.g. --label-delay-days 0.0002")
+    tx.add_argument("--no-labels", action="store_true", help="publish transactions only")
+    news = _command(produce, "news", _produce_news, "news and posts for the sentiment job")
+    news.add_argument("--from", dest="source", metavar="PATH",
+                      help="CSV file with a text column (and optionally entity, label)")
+    news.add_argument("--count", type=_positive_int, help="stop after this many documents")
+    news.add_argument("--rate", type=_positive_float, metavar="EPS", help="documents per second")
+    news.add_argument("--scenario", choices=["steady", "spike"], default="steady",
+                      help="steady traffic, or steady traffic then a burst of negative news about one entity")
+    news.add_argument("--seed", type=int, default=7, help="seed for ids, entities and timing")
+
+
+def _produce_transactions(args, config):
+    from streaming.producers import produce_transactions
+    produce_transactions(config, args)
+
+
+def _produce_news(args, config):
+    from streaming.producers import produce_news
+    produce_news(config, args)
+
+
+# --- topics --------------------------------------------------------------------------------------
+
+def _topic_commands(commands) -> None:
+    topic = _group(commands, "topic", "inspect Kafka topics")
+    count = _command(topic, "count", _topic_count, "count the committed messages of a topic with a consumer")
+    count.add_argument("name", help="topic name, e.g. transactions or dead-letter")
+
+
+def _topic_count(args, config):
+    from connectors.kafka import check_reachable, count_messages
+    check_reachable(config)
+    print(count_messages(config, args.name))
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+JOB_NAMES = ["fraud", "sentiment", "smoke"]
+
+
+def _job_commands(commands) -> None:
+    job = _group(commands, "job", "submit and manage PyFlink jobs on a Flink cluster")
+    submit = _command(job, "submit", _job_submit, "submit a job to a Flink cluster")
+    submit.add_argument("name", choices=JOB_NAMES)
+    submit.add_argument("--parallelism", type=_positive_int, help="default: flink.parallelism")
+    submit.add_argument("--cluster", metavar="URL", help="Flink REST endpoint (default: flink.rest_url)")
+    submit.add_argument("--from-savepoint", metavar="PATH", help="resume from this savepoint")
+    listing = _command(job, "list", _job_list, "jobs on the cluster")
+    listing.add_argument("--cluster", metavar="URL")
+    listing.add_argument("--json", action="store_true")
+    cancel = _command(job, "cancel", _job_cancel, "cancel a running job")
+    cancel.add_argument("name", help="job name (fraud, sentiment, smoke) or job id")
+    cancel.add_argument("--cluster", metavar="URL")
+    savepoint = _command(job, "savepoint", _job_savepoint, "take a savepoint of a running job")
+    savepoint.add_argument("name", help="job name or job id")
+    savepoint.add_argument("--cluster", metavar="URL")
+    savepoint.add_argument("--stop", action="store_true", help="stop the job after the savepoint")
+
+
+def _job_submit(args, config):
+    from streaming.flink_client import submit_job
+    job_id = submit_job(config, args.name, parallelism=args.parallelism, cluster=args.cluster,
+                        savepoint=args.from_savepoint)
+    print(f"submitted {args.name} as job {job_id}")
+
+
+def _job_list(args, config):
+    from streaming.flink_client import FlinkRest
+    jobs = FlinkRest(args.cluster or config.flink.rest_url).jobs()
+    if args.json:
+        print(json.dumps(jobs, indent=2))
+    for job in [] if args.json else jobs:
+        print(f"{job['id']}  {job['state']:<10} {job['name']}")
+
+
+def _job_cancel(args, config):
+    from streaming.flink_client import FlinkRest
+    rest = FlinkRest(args.cluster or config.flink.rest_url)
+    job_id = rest.cancel(args.name)
+    print(f"cancelled job {job_id}")
+
+
+def _job_savepoint(args, config):
+    from streaming.flink_client import FlinkRest
+    rest = FlinkRest(args.cluster or config.flink.rest_url)
+    location = rest.savepoint(args.name, stop=args.stop)
+    print(location)
+
+
+# --- benchmarks ----------------------------------------------------------------------------------
+
+def _bench_commands(commands) -> None:
+    bench = _group(commands, "bench", "benchmarks (JSON on the last line with --json)")
+    produce = _command(bench, "produce", _bench_produce, "producer throughput to the broker")
+    produce.add_argument("--count", type=_positive_int, default=300_000)
+    produce.add_argument("--runs", type=_positive_int, default=3)
+    produce.add_argument("--json", action="store_true")
+
+
+def _bench_produce(args, config):
+    from streaming.bench.produce import bench_produce
+    result = bench_produce(config, count=args.count, runs=args.runs)
+    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""One typed configuration object for every part of streamscore.
+
+Loaded once, from built-in defaults, then a TOML file, then ``STREAMSCORE_*`` environment
+variables, and passed down; no other module reads the environment.
+
+Example Usage::
+
+    config = load_config()                      # ./streamscore.toml if present
+    config = load_config("prod.toml", env={"STREAMSCORE_KAFKA__BOOTSTRAP_SERVERS": "k:9092"})
+
+Environment variables name a field by its path with ``__`` between levels, for example
+``STREAMSCORE_FRAUD__ALERT_THRESHOLD=0.8`` or ``STREAMSCORE_TOPICS__TRANSACTIONS__PARTITIONS=8``.
+``STREAMSCORE_CONFIG`` names the TOML file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streaming.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ENV_PREFIX = "STREAMSCORE_"
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    """A Kafka topic the product reads or writes."""
+
+    name: str
+    partitions: int = 4
+    # Kafka's time retention compares record timestamps (the event time) with the wall clock,
+    # so a replay of 2018 history would be deleted within minutes: topics are bounded by size
+    # per partition by default, and retention_ms is opt-in (-1 = no time limit).
+    retention_ms: int = -1
+    retention_bytes: int = 1 << 30
+
+
+@dataclass(frozen=True)
+class TopicsConfig:
+    """The topics of CONTRACT.md; each name, partition count and retention is configurable."""
+
+    transactions: TopicConfig = TopicConfig("transactions")
+    fraud_labels: TopicConfig = TopicConfig("fraud-labels")
+    fraud_scores: TopicConfig = TopicConfig("fraud-scores")
+    fraud_alerts: TopicConfig = TopicConfig("fraud-alerts")
+    news: TopicConfig = TopicConfig("news")
+    sentiment_scores: TopicConfig = TopicConfig("sentiment-scores")
+    sentiment_alerts: TopicConfig = TopicConfig("sentiment-alerts")
+    dead_letter: TopicConfig = TopicConfig("dead-letter")
+    smoke_counts: TopicConfig = TopicConfig("smoke-counts", partitions=1)
+
+    def all(self) -> list[TopicConfig]:
+        return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    """How clients reach Kafka; the local stack starts its broker on this address."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    controller_port: int = 9093
+    # Extra librdkafka settings merged over the producer defaults (e.g. linger.ms).
+    producer: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    url: str = "redis://127.0.0.1:6379/0"
+    customer_ttl_s: int = 30 * 86_400
+    doc_ttl_s: int = 7 * 86_400
+
+
+@dataclass(frozen=True)
+class FlinkConfig:
+    rest_url: str = "http://127.0.0.1:8081"
+    rpc_port: int = 6123
+    taskmanagers: int = 1
+    slots_per_taskmanager: int = 4
+    parallelism: int = 2
+    checkpoint_interval_ms: int = 10_000
+    # Maximum time an event may arrive behind the newest event time of its partition.
+    max_out_of_orderness_ms: int = 200
+    idle_partition_timeout_ms: int = 5_000
+
+
+@dataclass(frozen=True)
+class PrometheusConfig:
+    url: str = "http://127.0.0.1:9090"
+    flink_metrics_ports: str = "9249-9260"
+    # Producers and other long-running CLI commands serve metrics on the first free port here.
+    cli_metrics_ports: str = "9270-9279"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where the local single-machine stack keeps its data, logs and pid files."""
+
+    run_dir: str = str(PROJECT_ROOT / ".run")
+    jar_dir: str = str(PROJECT_ROOT / ".cache" / "jars")
+    kafka_heap: str = "1g"
+    jobmanager_memory: str = "1024m"
+    taskmanager_memory: str = "4096m"
+    start_timeout_s: float = 90.0
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    registry_dir: str = str(PROJECT_ROOT / "models")
+    device: str = "auto"  # auto | cuda | tensorrt | cpu
+    max_batch_size: int = 1024
+    max_wait_ms: int = 50
+    intra_op_threads: int = 1
+
+
+@dataclass(frozen=True)
+class FraudConfig:
+    model: str = "fraud"
+    alert_threshold: float = 0.5
+    label_delay_days: int = 7
+    simulator_seed: int = 8
+    customers: int = 5000
+    terminals: int = 10000
+    start_date: str = "2018-04-01"
+    days: int = 183
+
+
+@dataclass(frozen=True)
+class SentimentConfig:
+    model: str = "sentiment"
+    window_s: int = 60
+    dedup_horizon_s: int = 3600
+    max_text_chars: int = 1000
+    min_window_count: int = 5
+    baseline_alpha: float = 0.3
+    spike_sigmas: float = 3.0
+    min_negative_share_jump: float = 0.3
+    entities_file: str = str(PROJECT_ROOT / "deploy" / "entities.json")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything streamscore needs to know, with a documented default for each field."""
+
+    kafka: KafkaConfig = KafkaConfig()
+    topics: TopicsConfig = TopicsConfig()
+    redis: RedisConfig = RedisConfig()
+    flink: FlinkConfig = FlinkConfig()
+    prometheus: PrometheusConfig = PrometheusConfig()
+    stack: StackConfig = StackConfig()
+    inference: InferenceConfig = InferenceConfig()
+    fraud: FraudConfig = FraudConfig()
+    sentiment: SentimentConfig = SentimentConfig()
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Build the configuration: defaults, then the TOML file, then the environment.
+
+    Args:
+        path: TOML file; defaults to ``$STREAMSCORE_CONFIG``, else ``./streamscore.toml`` if present.
+        env: the environment to read overrides from (``os.environ`` when omitted).
+
+    Returns:
+        The frozen Config.
+
+    Raises:
+        ConfigError: an unreadable file, an unknown key or a value of the wrong type.
+    """
+    env = os.environ if env is None else env
+    values: dict = {}
+    path = path or env.get(ENV_PREFIX + "CONFIG")
+    if path is None and Path("streamscore.toml").is_file():
+        path = "streamscore.toml"
+    if path is not None:
+        try:
+            values = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    for key, raw in env.items():
+        if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "CONFIG":
+            _set_path(values, key[len(ENV_PREFIX):].lower().split("__"), raw)
+    return _merge(Config(), values, "")
+
+
+def from_dict(values: Mapping) -> Config:
+    """Rebuild a Config from ``Config.to_dict()`` output (how jobs receive their configuration)."""
+    return _merge(Config(), values, "")
+
+
+def _set_path(values: dict, parts: list[str], raw: str) -> None:
+    node = values
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = raw
+
+
+def _merge(current, values, where: str):
+    """Return the dataclass ``current`` with the fields named in ``values`` replaced."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"config {where.rstrip('.')} must be a table")
+    hints = typing.get_type_hints(type(current))
+    changes = {}
+    for name, value in values.items():
+        if name not in hints:
+            raise ConfigError(f"unknown config key {where}{name}")
+        old = getattr(current, name)
+        if dataclasses.is_dataclass(old):
+            changes[name] = _merge(old, value, f"{where}{name}.")
+        else:
+            changes[name] = _coerce(hints[name], value, f"{where}{name}")
+    return dataclasses.replace(current, **changes)
+
+
+def _coerce(hint, value, where: str):
+    if typing.get_origin(hint) is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"config {where} must be a table")
+        return {str(k): str(v) for k, v in value.items()}
+    try:
+        if hint is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if hint in (int, float) and isinstance(value, bool):
+            raise ValueError(value)
+        return hint(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"config {where} must be {hint.__name__}, got {value!r}") from None

@@ -1,0 +1,206 @@
+"""Submit PyFlink jobs to any Flink cluster and manage them through its REST API.
+
+Submission runs the wheel's ``flink run -py`` client: it executes the job file here to build the
+plan and uploads it with the project's Python code (zipped, ``-pyfs``) and the connector jars.
+Everything else (list, cancel, savepoint) is plain REST, so it works against any standalone or
+Kubernetes session cluster reachable by URL.
+
+Example Usage::
+
+    job_id = submit_job(config, "fraud", parallelism=2)
+    FlinkRest(config.flink.rest_url).savepoint("fraud", stop=True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+from streaming.config import PROJECT_ROOT, Config
+from streaming.errors import ServiceUnavailable, UserError
+
+JOB_FILES = {
+    "fraud": "fraud_scoring.py",
+    "sentiment": "sentiment_monitor.py",
+    "smoke": "smoke_counts.py",
+}
+SHIPPED_PACKAGES = ["streaming", "jobs", "inference", "connectors", "schemas", "fraud", "sentiment"]
+
+
+def job_name(name: str) -> str:
+    """The Flink job name of a streamscore job (what ``job list`` shows)."""
+    return f"streamscore-{name}"
+
+
+def connector_jars(config: Config) -> list[Path]:
+    """Jars every job ships: the Kafka SQL connector and streamscore's own Flink functions."""
+    jar_dir = Path(config.stack.jar_dir)
+    jars = sorted((jar_dir / "flink-connectors").glob("*.jar")) + sorted((jar_dir / "streamscore").glob("*.jar"))
+    if not any("flink-sql-connector-kafka" in jar.name for jar in jars):
+        raise UserError(f"the Kafka connector jar is missing in {jar_dir}: run `make setup`")
+    return jars
+
+
+def submit_job(config: Config, name: str, parallelism: int | None = None, cluster: str | None = None,
+               savepoint: str | None = None, timeout_s: float = 300) -> str:
+    """Submit one of the project's jobs, detached; returns its Flink job id.
+
+    Args:
+        config: the configuration the job runs with (it is passed to the job as JSON).
+        name: ``fraud``, ``sentiment`` or ``smoke``.
+        parallelism: job parallelism (default ``flink.parallelism``).
+        cluster: REST URL of the target cluster (default ``flink.rest_url``).
+        savepoint: resume from this savepoint path.
+    """
+    from streaming.stack.services import flink_environment
+
+    rest_url = cluster or config.flink.rest_url
+    rest = FlinkRest(rest_url)
+    rest.overview()  # a clear error when the cluster is not there
+    running = [j for j in rest.jobs() if j["name"] == job_name(name) and j["state"] in ("RUNNING", "CREATED", "RESTARTING")]
+    if running:
+        raise UserError(f"{name} is already running on {rest_url} as job {running[0]['id']}; "
+                        f"cancel it first (`streamscore job cancel {name}`)")
+    parsed = urlparse(rest_url)
+    run_dir = Path(config.stack.run_dir) / "flink" / "submit"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_file = run_dir / f"{name}-config.json"
+    config_file.write_text(json.dumps(config.to_dict()))
+    argv = [str(Path(flink_environment(config)["FLINK_HOME"]) / "bin" / "flink"), "run", "--detached",
+            "-m", f"{parsed.hostname}:{parsed.port or 8081}",
+            "-py", str(PROJECT_ROOT / "jobs" / JOB_FILES[name]),
+            "-pyfs", str(source_archive(run_dir)),
+            "-pyclientexec", sys.executable,
+            "-p", str(parallelism or config.flink.parallelism)]
+    if savepoint:
+        argv += ["-s", savepoint]
+    argv += ["--config-file", str(config_file), "--jars", ";".join(str(j) for j in connector_jars(config))]
+    env = flink_environment(config)
+    try:
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise ServiceUnavailable(f"submitting {name} to {rest_url} did not finish within {timeout_s:.0f}s") from None
+    match = re.search(r"JobID ([0-9a-f]{32})", result.stdout + result.stderr)
+    if result.returncode != 0 or not match:
+        raise UserError(f"submitting {name} failed: {_root_cause(result.stdout + result.stderr)}")
+    return match.group(1)
+
+
+def _root_cause(output: str) -> str:
+    """The most specific error line of a Java/Python stack trace, on one line."""
+    causes = [line.strip() for line in output.splitlines()
+              if re.match(r"\s*(Caused by: |[\w.]+(Exception|Error): )", line)]
+    if causes:
+        return causes[-1].removeprefix("Caused by: ")[:500]
+    lines = [line for line in output.splitlines() if line.strip()]
+    return (lines[-1] if lines else "no output")[:500]
+
+
+def source_archive(directory: Path) -> Path:
+    """Zip the project's Python packages for the TaskManagers; reused while the code is unchanged."""
+    files = sorted(p for package in SHIPPED_PACKAGES for p in (PROJECT_ROOT / package).rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes())
+    archive = directory / f"streamscore-src-{digest.hexdigest()[:12]}.zip"
+    if not archive.exists():
+        for stale in directory.glob("streamscore-src-*.zip"):
+            stale.unlink()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in files:
+                zf.write(path, path.relative_to(PROJECT_ROOT))
+    return archive
+
+
+class FlinkRest:
+    """The few Flink REST calls the CLI needs, with one-line errors."""
+
+    def __init__(self, url: str, timeout_s: float = 10.0):
+        self.url = url.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def _call(self, method: str, path: str, body: dict | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                text = response.read()
+                return json.loads(text) if text else {}
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            try:
+                detail = "; ".join(json.loads(detail).get("errors", [detail]))
+            except ValueError:
+                pass
+            raise UserError(f"Flink at {self.url} refused {method} {path}: {detail.splitlines()[0][:300]}") from None
+        except (urllib.error.URLError, OSError):
+            raise ServiceUnavailable(f"Flink is not reachable at {self.url} "
+                                     "(start it with `streamscore stack up`)") from None
+
+    def overview(self) -> dict:
+        return self._call("GET", "/overview")
+
+    def jobs(self) -> list[dict]:
+        """Every job the cluster knows, newest first: id, name, state, start time."""
+        jobs = self._call("GET", "/jobs/overview")["jobs"]
+        return sorted(({"id": j["jid"], "name": j["name"], "state": j["state"], "start_time": j["start-time"]}
+                       for j in jobs), key=lambda j: -j["start_time"])
+
+    def job(self, job_id: str) -> dict:
+        return self._call("GET", f"/jobs/{job_id}")
+
+    def resolve(self, name_or_id: str) -> str:
+        """The id of the running job with this streamscore name or Flink job id."""
+        if re.fullmatch(r"[0-9a-f]{32}", name_or_id):
+            return name_or_id
+        for job in self.jobs():
+            if job["name"] in (name_or_id, job_name(name_or_id)) and job["state"] == "RUNNING":
+                return job["id"]
+        raise UserError(f"no running job named {name_or_id} on {self.url} (see `streamscore job list`)")
+
+    def cancel(self, name_or_id: str) -> str:
+        job_id = self.resolve(name_or_id)
+        self._call("PATCH", f"/jobs/{job_id}?mode=cancel")
+        self.wait_for_state(job_id, {"CANCELED", "FAILED", "FINISHED"})
+        return job_id
+
+    def savepoint(self, name_or_id: str, stop: bool = False, directory: str | None = None,
+                  timeout_s: float = 300) -> str:
+        """Trigger a savepoint (and stop the job with ``stop``); returns the savepoint path."""
+        job_id = self.resolve(name_or_id)
+        body = {"cancel-job": False} if not stop else {"drain": False}
+        if directory:
+            body["target-directory"] = directory
+        path = f"/jobs/{job_id}/stop" if stop else f"/jobs/{job_id}/savepoints"
+        trigger = self._call("POST", path, body)["request-id"]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            status = self._call("GET", f"/jobs/{job_id}/savepoints/{trigger}")
+            if status["status"]["id"] == "COMPLETED":
+                operation = status["operation"]
+                if "failure-cause" in operation:
+                    raise UserError(f"savepoint failed: {operation['failure-cause'].get('stack-trace', '').splitlines()[0]}")
+                return operation["location"]
+            time.sleep(0.5)
+        raise ServiceUnavailable(f"savepoint of job {job_id} did not complete within {timeout_s:.0f}s")
+
+    def wait_for_state(self, job_id: str, states: set[str], timeout_s: float = 120) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            state = self.job(job_id)["state"]
+            if state in states:
+                return state
+            time.sleep(0.5)
+        raise ServiceUnavailable(f"job {job_id} did not reach {'/'.join(sorted(states))} within {timeout_s:.0f}s")

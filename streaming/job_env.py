@@ -1,0 +1,52 @@
+"""What every PyFlink job file starts with: its arguments, configuration and table environment.
+
+``streamscore job submit`` runs a job file with ``--config-file`` (the submitting user's resolved
+configuration as JSON) and ``--jars`` (connector jars to ship); a job file calls
+``JobEnvironment.from_argv`` and builds its plan on ``.table_env``.
+
+Example Usage::
+
+    job = JobEnvironment.from_argv("smoke")
+    job.table_env.execute_sql(...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from streaming.config import Config, from_dict, load_config
+
+
+@dataclass
+class JobEnvironment:
+    name: str
+    config: Config
+    table_env: object  # pyflink.table.TableEnvironment
+
+    @classmethod
+    def from_argv(cls, name: str, argv: Sequence[str] | None = None) -> JobEnvironment:
+        parser = argparse.ArgumentParser(prog=f"streamscore-{name}")
+        parser.add_argument("--config-file", help="resolved configuration as JSON")
+        parser.add_argument("--jars", default="", help="';'-separated jar paths to ship with the job")
+        args = parser.parse_args(argv)
+        config = from_dict(json.loads(Path(args.config_file).read_text())) if args.config_file else load_config()
+        jars = [Path(j) for j in args.jars.split(";") if j]
+        return cls(name, config, create_table_env(config, name, jars))
+
+
+def create_table_env(config: Config, name: str, jars: Sequence[Path]):
+    """A streaming TableEnvironment named ``streamscore-<name>`` with the jars and job settings."""
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    settings = t_env.get_config()
+    settings.set("pipeline.name", f"streamscore-{name}")
+    settings.set("table.local-time-zone", "UTC")
+    if jars:
+        settings.set("pipeline.jars", ";".join(f"file://{Path(j).resolve()}" for j in jars))
+    settings.set("execution.checkpointing.interval", f"{config.flink.checkpoint_interval_ms} ms")
+    return t_env
