@@ -59,7 +59,7 @@ maven_jars() {
   [ -f "$stamp" ] && return
   say "fetching $name jars from Maven Central"
   rm -rf "$dest"
-  mvn -q -B -ntp -f "$pom" dependency:copy-dependencies -DoutputDirectory="$PWD/$dest" -DincludeScope=runtime \
+  mvn -q -B -ntp -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$PWD/$dest" -DincludeScope=runtime \
     || die "mvn could not fetch the $name jars (is Maven Central reachable?)"
   verify_jars "$dest"
   touch "$stamp"

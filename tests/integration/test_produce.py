@@ -61,5 +61,6 @@ def test_news_from_a_csv(isolated_config, tmp_path):
     assert result.returncode == 0, result.stderr
     sent = [orjson.loads(m.value()) for m in read_topic(isolated_config, isolated_config.topics.news.name,
                                                        idle_timeout_s=3)]
+    sent.sort(key=lambda e: e["id"])
     assert [e["text"] for e in sent] == ["Nokia shares fell 5 %", "Profit rose"]
     assert sent[0]["entity"] == "NOKIA" and "entity" not in sent[1]
