@@ -19,7 +19,11 @@ from streaming.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
+# librdkafka logs transient conditions (a coordinator still loading, a purged admin queue) to
+# stderr; only errors are worth a user's attention.
+CLIENT_DEFAULTS = {"log_level": 3}
 PRODUCER_DEFAULTS = {
+    **CLIENT_DEFAULTS,
     "enable.idempotence": True,
     "acks": "all",
     "linger.ms": 20,
@@ -30,7 +34,7 @@ PRODUCER_DEFAULTS = {
 
 
 def admin_client(config: Config) -> AdminClient:
-    return AdminClient({"bootstrap.servers": config.kafka.bootstrap_servers})
+    return AdminClient({**CLIENT_DEFAULTS, "bootstrap.servers": config.kafka.bootstrap_servers})
 
 
 def producer(config: Config, **overrides) -> Producer:
@@ -42,7 +46,7 @@ def producer(config: Config, **overrides) -> Producer:
 
 def consumer(config: Config, group_id: str, **overrides) -> Consumer:
     """A consumer that only sees committed records (what users of exactly-once sinks see)."""
-    settings = {"group.id": group_id, "auto.offset.reset": "earliest",
+    settings = {**CLIENT_DEFAULTS, "group.id": group_id, "auto.offset.reset": "earliest",
                 "enable.auto.commit": False, "isolation.level": "read_committed",
                 **overrides, "bootstrap.servers": config.kafka.bootstrap_servers}
     return Consumer(settings)
