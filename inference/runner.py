@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cuda", "tensorrt", "cpu")
+_NUMPY_OF_ONNX = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
+                  "tensor(int64)": np.int64}
 _reported: set[str] = set()
 
 
@@ -32,25 +35,33 @@ class RunnerSettings:
     device: str = "auto"
     intra_op_threads: int = 1
     inter_op_threads: int = 1
-    device_id: int = 0
+    # GPU to use; -1 spreads the Python workers of a TaskManager over its visible GPUs. Flink's
+    # GPU external resource gives each TaskManager its GPUs (CUDA_VISIBLE_DEVICES); Python
+    # functions cannot read which index Flink assigned, so one GPU per TaskManager is simplest.
+    device_id: int = -1
     # Optional cache for TensorRT engines, which take minutes to build.
     trt_cache_dir: str | None = None
 
 
-def cuda_unavailable_reason() -> str | None:
-    """Why CUDA cannot be used here, or None when a driver and a GPU answer."""
+def cuda_devices() -> tuple[int, str | None]:
+    """How many GPUs CUDA sees here, and why CUDA cannot be used when it is none."""
     import onnxruntime as ort
 
     if "CUDAExecutionProvider" not in ort.get_available_providers():
-        return "this onnxruntime build has no CUDA execution provider"
+        return 0, "this onnxruntime build has no CUDA execution provider"
     try:
         libcuda = ctypes.CDLL("libcuda.so.1")
     except OSError:
-        return "no NVIDIA driver (libcuda.so.1 not found)"
+        return 0, "no NVIDIA driver (libcuda.so.1 not found)"
     count = ctypes.c_int(0)
     if libcuda.cuInit(0) != 0 or libcuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value == 0:
-        return "the NVIDIA driver reports no GPU"
-    return None
+        return 0, "the NVIDIA driver reports no GPU"
+    return count.value, None
+
+
+def cuda_unavailable_reason() -> str | None:
+    """Why CUDA cannot be used here, or None when a driver and a GPU answer."""
+    return cuda_devices()[1]
 
 
 def choose_providers(settings: RunnerSettings) -> tuple[list, str]:
@@ -69,13 +80,21 @@ def choose_providers(settings: RunnerSettings) -> tuple[list, str]:
             raise RuntimeError(f"inference.device={settings.device} but {reason}")
         _report_once(f"inference device: cpu ({reason})")
         return ["CPUExecutionProvider"], "cpu"
-    cuda = ("CUDAExecutionProvider", {"device_id": settings.device_id})
+    device_id = gpu_for_this_worker(settings)
+    cuda = ("CUDAExecutionProvider", {"device_id": device_id})
     if settings.device == "tensorrt":
-        trt_options = {"device_id": settings.device_id, "trt_fp16_enable": True}
+        trt_options = {"device_id": device_id, "trt_fp16_enable": True}
         if settings.trt_cache_dir:
             trt_options.update(trt_engine_cache_enable=True, trt_engine_cache_path=settings.trt_cache_dir)
         return [("TensorrtExecutionProvider", trt_options), cuda, "CPUExecutionProvider"], "tensorrt"
     return [cuda, "CPUExecutionProvider"], "cuda"
+
+
+def gpu_for_this_worker(settings: RunnerSettings) -> int:
+    if settings.device_id >= 0:
+        return settings.device_id
+    count = cuda_devices()[0]
+    return os.getpid() % count if count else 0
 
 
 def _report_once(message: str) -> None:
@@ -93,6 +112,8 @@ class OnnxRunner:
         self.session = None
         self.device = None
         self._binding = None
+        self._buffers: dict[tuple, tuple[dict, dict]] = {}
+        self._device_id = 0
         self._output_names: list[str] = []
 
     def open(self, warmup: dict[str, np.ndarray] | None = None) -> None:
@@ -115,6 +136,7 @@ class OnnxRunner:
         self._output_names = [o.name for o in self.session.get_outputs()]
         if self.device != "cpu":
             self._binding = self.session.io_binding()
+            self._device_id = gpu_for_this_worker(self.settings)
         if warmup is not None:
             self.run(warmup)
 
@@ -129,15 +151,39 @@ class OnnxRunner:
         return self._run_bound(inputs)
 
     def _run_bound(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        # Inputs are copied to the device once per batch; outputs stay in buffers ONNX Runtime
-        # allocates on the device and reuses across runs of the same shape.
+        # Device buffers are allocated once per input shape and reused: each batch is copied into
+        # the existing input buffers, and outputs of a known shape land in preallocated buffers.
+        import onnxruntime as ort
+
+        shape_key = tuple((name, array.shape) for name, array in inputs.items())
+        buffers = self._buffers.get(shape_key)
+        if buffers is None:
+            if len(self._buffers) >= 8:  # shapes vary with text length; keep the recent few
+                self._buffers.pop(next(iter(self._buffers)))
+            device = ("cuda", self._device_id)
+            bound_inputs = {name: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array), *device)
+                            for name, array in inputs.items()}
+            rows = len(next(iter(inputs.values())))
+            bound_outputs = {}
+            for output in self.session.get_outputs():
+                shape = [rows if i == 0 else d for i, d in enumerate(output.shape)]
+                if all(isinstance(d, int) for d in shape):
+                    bound_outputs[output.name] = ort.OrtValue.ortvalue_from_shape_and_type(
+                        shape, _NUMPY_OF_ONNX.get(output.type, np.float32), *device)
+            buffers = self._buffers[shape_key] = (bound_inputs, bound_outputs)
+        else:
+            for name, array in inputs.items():
+                buffers[0][name].update_inplace(np.ascontiguousarray(array))
         binding = self._binding
         binding.clear_binding_inputs()
         binding.clear_binding_outputs()
-        for name, array in inputs.items():
-            binding.bind_cpu_input(name, np.ascontiguousarray(array))
+        for name, value in buffers[0].items():
+            binding.bind_ortvalue_input(name, value)
         for name in self._output_names:
-            binding.bind_output(name, "cuda", self.settings.device_id)
+            if name in buffers[1]:
+                binding.bind_ortvalue_output(name, buffers[1][name])
+            else:
+                binding.bind_output(name, "cuda", self._device_id)
         self.session.run_with_iobinding(binding)
         return dict(zip(self._output_names, binding.copy_outputs_to_cpu()))
 

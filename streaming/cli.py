@@ -239,6 +239,17 @@ def _bench_commands(commands) -> None:
     produce.add_argument("--count", type=_positive_int, default=300_000)
     produce.add_argument("--runs", type=_positive_int, default=3)
     produce.add_argument("--json", action="store_true")
+    inference = _command(bench, "inference", _bench_inference,
+                         "the inference operator in a real PyFlink job against bare ONNX Runtime")
+    inference.add_argument("--model", default="fraud", help="a tabular model in the registry (default: fraud)")
+    inference.add_argument("--rows", type=_positive_int, default=4_000_000)
+    inference.add_argument("--json", action="store_true")
+
+
+def _bench_inference(args, config):
+    from streaming.bench.inference import bench_inference
+    result = bench_inference(config, model=args.model, rows=args.rows)
+    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
 
 def _bench_produce(args, config):

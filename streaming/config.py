@@ -112,11 +112,18 @@ class StackConfig:
 
 @dataclass(frozen=True)
 class InferenceConfig:
+    """The inference operator: where models live, which device, how batches are bounded."""
+
     registry_dir: str = str(PROJECT_ROOT / "models")
     device: str = "auto"  # auto | cuda | tensorrt | cpu
+    variant: str = "fp32"  # fp32 | fp16 | int8 (the registry version must ship it)
+    # Rows per Arrow batch handed to the operator, and the longest a partial batch waits
+    # (Flink's python.fn-execution.arrow.batch.size and bundle.time).
     max_batch_size: int = 1024
     max_wait_ms: int = 50
     intra_op_threads: int = 1
+    # How often each operator instance checks the registry's SERVING pointer (0 = never).
+    reload_interval_s: float = 5.0
 
 
 @dataclass(frozen=True)

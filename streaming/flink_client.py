@@ -51,15 +51,18 @@ def connector_jars(config: Config) -> list[Path]:
 
 
 def submit_job(config: Config, name: str, parallelism: int | None = None, cluster: str | None = None,
-               savepoint: str | None = None, timeout_s: float = 300) -> str:
+               savepoint: str | None = None, params: dict[str, str] | None = None,
+               job_file: Path | None = None, timeout_s: float = 300) -> str:
     """Submit one of the project's jobs, detached; returns its Flink job id.
 
     Args:
         config: the configuration the job runs with (it is passed to the job as JSON).
-        name: ``fraud``, ``sentiment`` or ``smoke``.
+        name: ``fraud``, ``sentiment`` or ``smoke`` (or any name, with ``job_file``).
         parallelism: job parallelism (default ``flink.parallelism``).
         cluster: REST URL of the target cluster (default ``flink.rest_url``).
         savepoint: resume from this savepoint path.
+        params: job-specific parameters (``--param KEY=VALUE``).
+        job_file: the job's Python file, for jobs outside ``jobs/`` (benchmarks, tests).
     """
     from streaming.stack.services import flink_environment
 
@@ -77,13 +80,14 @@ def submit_job(config: Config, name: str, parallelism: int | None = None, cluste
     config_file.write_text(json.dumps(config.to_dict()))
     argv = [str(Path(flink_environment(config)["FLINK_HOME"]) / "bin" / "flink"), "run", "--detached",
             "-m", f"{parsed.hostname}:{parsed.port or 8081}",
-            "-py", str(PROJECT_ROOT / "jobs" / JOB_FILES[name]),
+            "-py", str(job_file or PROJECT_ROOT / "jobs" / JOB_FILES[name]),
             "-pyfs", str(source_archive(run_dir)),
             "-pyclientexec", sys.executable,
             "-p", str(parallelism or config.flink.parallelism)]
     if savepoint:
         argv += ["-s", savepoint]
     argv += ["--config-file", str(config_file), "--jars", ";".join(str(j) for j in connector_jars(config))]
+    argv += [f"--param={key}={value}" for key, value in (params or {}).items()]
     env = flink_environment(config)
     try:
         result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout_s)
@@ -160,6 +164,12 @@ class FlinkRest:
 
     def job(self, job_id: str) -> dict:
         return self._call("GET", f"/jobs/{job_id}")
+
+    def vertex_metrics(self, job_id: str, vertex_id: str, names: list[str] | None = None,
+                       subtask: int = 0) -> list[dict]:
+        """A subtask's metrics: all their names, or the values of ``names``."""
+        path = f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/{subtask}/metrics"
+        return self._call("GET", path + (f"?get={','.join(names)}" if names else ""))
 
     def resolve(self, name_or_id: str) -> str:
         """The id of the running job with this streamscore name or Flink job id."""

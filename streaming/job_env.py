@@ -26,16 +26,20 @@ class JobEnvironment:
     name: str
     config: Config
     table_env: object  # pyflink.table.TableEnvironment
+    params: dict[str, str]
 
     @classmethod
     def from_argv(cls, name: str, argv: Sequence[str] | None = None) -> JobEnvironment:
         parser = argparse.ArgumentParser(prog=f"streamscore-{name}")
         parser.add_argument("--config-file", help="resolved configuration as JSON")
         parser.add_argument("--jars", default="", help="';'-separated jar paths to ship with the job")
+        parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                            help="a job-specific parameter")
         args = parser.parse_args(argv)
         config = from_dict(json.loads(Path(args.config_file).read_text())) if args.config_file else load_config()
         jars = [Path(j) for j in args.jars.split(";") if j]
-        return cls(name, config, create_table_env(config, name, jars))
+        params = dict(p.split("=", 1) for p in args.param)
+        return cls(name, config, create_table_env(config, name, jars), params)
 
 
 def create_table_env(config: Config, name: str, jars: Sequence[Path]):
@@ -49,4 +53,12 @@ def create_table_env(config: Config, name: str, jars: Sequence[Path]):
     if jars:
         settings.set("pipeline.jars", ";".join(f"file://{Path(j).resolve()}" for j in jars))
     settings.set("execution.checkpointing.interval", f"{config.flink.checkpoint_interval_ms} ms")
+    # The inference operator's batching bounds: rows per Arrow batch, and how long a partial
+    # batch may wait before it is sent to Python anyway.
+    batch = config.inference.max_batch_size
+    settings.set("python.fn-execution.arrow.batch.size", str(batch))
+    # A bundle is a synchronous round trip to the Python worker; many batches per bundle keep
+    # the worker busy while the JVM prepares the next ones. bundle.time still bounds latency.
+    settings.set("python.fn-execution.bundle.size", str(max(batch, 100_000)))
+    settings.set("python.fn-execution.bundle.time", str(config.inference.max_wait_ms))
     return t_env

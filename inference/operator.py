@@ -1,0 +1,92 @@
+"""The inference operator: ``BatchScorer`` as a PyFlink vectorized (pandas) scalar function.
+
+This is the only module of ``inference`` that imports Flink. Flink hands the function whole Arrow
+batches (``python.fn-execution.arrow.batch.size`` rows, or fewer when ``bundle.time`` expires), so
+there is no per-row Python on the hot path. The function returns a ROW per input row:
+the handler's result columns, ``model_version`` and ``error``.
+
+Example Usage::
+
+    score = model_function("fraud", config)
+    t_env.create_temporary_function("score_fraud", score)
+    t_env.sql_query("SELECT score_fraud(amount, ...) AS s FROM features")
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pyflink.table import DataTypes
+from pyflink.table.udf import FunctionContext, ScalarFunction, udf
+
+from inference.registry import ModelRegistry
+from inference.runner import RunnerSettings
+from inference.scorer import BatchScorer, RollingMetrics, ScorerSettings
+from streaming.config import Config
+
+COUNTERS = ("rows_scored", "rows_rejected", "inference_errors", "batches", "swaps", "swap_failures")
+
+
+class ModelOperator(ScalarFunction):
+    """Scores Arrow batches with the serving version of a registry model."""
+
+    def __init__(self, model: str, registry_dir: str, settings: ScorerSettings):
+        self.model = model
+        self.registry_dir = registry_dir
+        self.settings = settings
+        self.scorer: BatchScorer | None = None
+
+    def open(self, function_context: FunctionContext) -> None:
+        self.metrics = RollingMetrics()
+        self.scorer = BatchScorer(ModelRegistry(self.registry_dir), self.model, self.settings, self.metrics)
+        self.scorer.open()
+        group = (function_context.get_metric_group()
+                 .add_group("model", self.model).add_group("device", self.metrics.device))
+        self._counters = {name: group.counter(f"inference_{name}") for name in COUNTERS}
+        self._reported = dict.fromkeys(COUNTERS, 0)
+        m = self.metrics
+        group.gauge("inference_model_version", lambda: m.model_version)
+        group.gauge("inference_model_load_millis", lambda: m.load_millis)
+        group.gauge("inference_batch_latency_micros_p50", lambda: m.latency_micros(0.5))
+        group.gauge("inference_batch_latency_micros_p99", lambda: m.latency_micros(0.99))
+        group.gauge("inference_batch_size_p50", lambda: m.batch_size(0.5))
+        group.gauge("inference_batch_size_max", lambda: m.batch_size(1.0))
+
+    def eval(self, *columns: pd.Series) -> pd.DataFrame:
+        frame = self.scorer.score(list(columns))
+        for name in COUNTERS:
+            value = getattr(self.metrics, name)
+            if value != self._reported[name]:
+                self._counters[name].inc(value - self._reported[name])
+                self._reported[name] = value
+        return frame
+
+    def close(self) -> None:
+        if self.scorer is not None:
+            self.scorer.close()
+
+
+def scorer_settings(config: Config) -> ScorerSettings:
+    inference = config.inference
+    return ScorerSettings(
+        runner=RunnerSettings(device=inference.device, intra_op_threads=inference.intra_op_threads),
+        variant=inference.variant, max_batch_size=inference.max_batch_size,
+        pad_batches=inference.device != "cpu", reload_interval_s=inference.reload_interval_s)
+
+
+def result_type(model_metadata: dict):
+    """The ROW type the operator returns for a model: result columns, model_version, error."""
+    if model_metadata.get("handler", "tabular") == "text":
+        fields = [DataTypes.FIELD(label, DataTypes.DOUBLE()) for label in model_metadata["labels"]]
+        fields.append(DataTypes.FIELD("label", DataTypes.STRING()))
+    else:
+        fields = [DataTypes.FIELD("score", DataTypes.DOUBLE())]
+    fields += [DataTypes.FIELD("model_version", DataTypes.STRING()), DataTypes.FIELD("error", DataTypes.STRING())]
+    return DataTypes.ROW(fields)
+
+
+def model_function(model: str, config: Config):
+    """A pandas UDF scoring with the serving version of ``model`` from the configured registry."""
+    registry = ModelRegistry(config.inference.registry_dir)
+    metadata = registry.load(model).metadata
+    return udf(ModelOperator(model, config.inference.registry_dir, scorer_settings(config)),
+               result_type=result_type(metadata), func_type="pandas")
