@@ -22,17 +22,22 @@ def _options(options: dict[str, str]) -> str:
     return ",\n  ".join(f"'{key}' = '{value}'" for key, value in options.items())
 
 
-def raw_kafka_source(table: str, topic: TopicConfig, config: Config, group_id: str,
+def raw_kafka_source(table: str, topics: TopicConfig | list[TopicConfig], config: Config, group_id: str,
                      bounded: bool = False) -> str:
-    """A Kafka source of raw message values with key, partition, offset and event time.
+    """A Kafka source of raw message values with key, topic, partition, offset and event time.
 
-    Columns: ``kafka_key BYTES, payload BYTES, kafka_partition INT, kafka_offset BIGINT,
-    rowtime TIMESTAMP_LTZ(3)`` (the record timestamp, a watermarked time attribute).
+    Columns: ``kafka_key BYTES, payload BYTES, kafka_topic STRING, kafka_partition INT,
+    kafka_offset BIGINT, rowtime TIMESTAMP_LTZ(3)`` (the record timestamp, a watermarked time
+    attribute). Several topics in one source share its per-partition watermarks, so rows of one
+    topic are never late for an operator that also reads the other.
     """
+    topics = topics if isinstance(topics, list) else [topics]
     out_of_orderness = config.flink.max_out_of_orderness_ms
     options = {
-        "connector": "kafka",
-        "topic": topic.name,
+        # The Kafka connector, with every partition holding back event time from assignment
+        # (jvm/.../kafka/EagerSplitKafkaTableFactory.java): correct watermarks on a backlog.
+        "connector": "streamscore-kafka",
+        "topic": ";".join(t.name for t in topics),
         "properties.bootstrap.servers": config.kafka.bootstrap_servers,
         "properties.group.id": group_id,
         "properties.auto.offset.reset": "earliest",
@@ -52,6 +57,7 @@ def raw_kafka_source(table: str, topic: TopicConfig, config: Config, group_id: s
     return f"""CREATE TEMPORARY TABLE {table} (
   kafka_key BYTES,
   payload BYTES,
+  kafka_topic STRING METADATA FROM 'topic' VIRTUAL,
   kafka_partition INT METADATA FROM 'partition' VIRTUAL,
   kafka_offset BIGINT METADATA FROM 'offset' VIRTUAL,
   rowtime TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,

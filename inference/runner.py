@@ -125,6 +125,7 @@ class OnnxRunner:
         options.intra_op_num_threads = self.settings.intra_op_threads
         options.inter_op_num_threads = self.settings.inter_op_threads
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # graph-optimiser notices are not the user's concern
         # The worker process already runs one session per slot; spinning threads would steal
         # the cores the JVM needs.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -34,7 +34,7 @@ SUPPORTED_KEYWORDS = {
     "type", "required", "properties", "enum", "minLength", "maxLength", "minimum", "maximum", "format",
 }
 # RFC 3339 date-time, the profile of ISO-8601 the topics use; both validators use this pattern.
-DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+DATE_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$")
 
 
 class SchemaError(ValueError):
@@ -90,7 +90,8 @@ def check_event(topic: str, event, record_timestamp_ms: int | None = None) -> st
     rules = schema(topic)
     if not isinstance(event, dict):
         return "not_an_object: the payload must be a JSON object"
-    version = event.get("schema_version", SCHEMA_VERSION)
+    version = event.get("schema_version")
+    version = SCHEMA_VERSION if version is None else version
     allowed = rules["properties"].get("schema_version", {}).get("enum", [SCHEMA_VERSION])
     if version not in allowed or isinstance(version, bool):
         return f"unknown_schema_version: {json.dumps(version)[:40]}"
@@ -104,7 +105,7 @@ def check_event(topic: str, event, record_timestamp_ms: int | None = None) -> st
         reason = _check_value(name, value, rule)
         if reason:
             return reason
-    if record_timestamp_ms is not None and "event_time" in rules["properties"]:
+    if record_timestamp_ms is not None and "event_time" in rules["properties"] and event.get("event_time") is not None:
         event_ms = epoch_millis(event["event_time"])
         if event_ms != record_timestamp_ms:
             return (f"event_time_mismatch: event_time {event['event_time']} is not the Kafka "

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 JARS=.cache/jars
-EXTRAS=${EXTRAS:-dev}
+EXTRAS=${EXTRAS:-dev,train}
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -65,6 +65,19 @@ maven_jars() {
   touch "$stamp"
 }
 
+streamscore_jar() {
+  # streamscore's own Flink functions (jvm/), rebuilt when their sources change.
+  local dest=$JARS/streamscore
+  local stamp=$dest/.src-$(find jvm/pom.xml jvm/src/main -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+  [ -f "$stamp" ] && return
+  say "building the streamscore Flink functions (jvm/)"
+  mvn -q -B -ntp -Dstyle.color=never -f jvm/pom.xml package -DskipTests \
+    || die "building jvm/ failed (see the mvn output above)"
+  rm -rf "$dest" && mkdir -p "$dest"
+  cp jvm/target/streamscore-flink.jar "$dest/"
+  touch "$stamp"
+}
+
 verify_jars() {
   local dest=$1 jar expected actual
   for jar in "$dest"/*.jar; do
@@ -81,4 +94,5 @@ debian_packages
 python_env
 maven_jars kafka-broker
 maven_jars flink-connectors
+streamscore_jar
 say "ready"

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     _produce_commands(commands)
     _topic_commands(commands)
     _job_commands(commands)
+    _model_commands(commands)
+    _fraud_commands(commands)
     _bench_commands(commands)
     return parser
 
@@ -229,6 +231,60 @@ def _job_savepoint(args, config):
     rest = FlinkRest(args.cluster or config.flink.rest_url)
     location = rest.savepoint(args.name, stop=args.stop)
     print(location)
+
+
+# --- models --------------------------------------------------------------------------------------
+
+def _model_commands(commands) -> None:
+    models = _group(commands, "models", "train and export models to the registry")
+    build = _command(models, "build", _models_build, "train, export and publish models, reproducibly")
+    build.add_argument("which", nargs="?", choices=["fraud", "sentiment"], help="default: both")
+    build.add_argument("--data", metavar="PATH",
+                       help="fraud: train on a labelled file in the handbook's raw format instead of the "
+                            "simulator (daily pickles, .csv or .parquet; pickles run code, name only files you trust)")
+    build.add_argument("--train-start", metavar="DATE", help="fraud: first day of the training week (default 2018-07-25)")
+    build.add_argument("--select", action="store_true",
+                       help="fraud: repeat the prequential model selection and record its choice")
+    build.add_argument("--if-missing", action="store_true", help="only build models that have no serving version")
+
+
+def _models_build(args, config):
+    from inference.registry import ModelRegistry, RegistryError
+    registry = ModelRegistry(config.inference.registry_dir)
+    for which in [args.which] if args.which else ["fraud", "sentiment"]:
+        name = config.fraud.model if which == "fraud" else config.sentiment.model
+        if args.if_missing:
+            try:
+                registry.load(name)
+                print(f"{which}: serving {name}:{registry.serving_version(name)} (kept)")
+                continue
+            except RegistryError:
+                pass
+        if which == "fraud":
+            from inference.training.fraud import build_fraud_model
+            version = build_fraud_model(config, data=args.data, train_start=args.train_start, select=args.select)
+        else:
+            from inference.training.sentiment import build_sentiment_model
+            version = build_sentiment_model(config)
+        metrics = registry.load(name, version).metadata.get("metrics", {})
+        print(f"{which}: published {name}:{version} and made it the serving version; metrics {json.dumps(metrics)}")
+
+
+# --- fraud ---------------------------------------------------------------------------------------
+
+def _fraud_commands(commands) -> None:
+    fraud = _group(commands, "fraud", "fraud model evaluation")
+    evaluate = _command(fraud, "evaluate", _fraud_evaluate,
+                        "the handbook's methodology on a labelled dataset: train a week, 7-day delay, test a week")
+    evaluate.add_argument("--data", required=True, metavar="PATH",
+                          help="labelled transactions in the handbook's raw format (daily pickles, .csv or "
+                               ".parquet; pickles run code, name only files you trust)")
+    evaluate.add_argument("--train-start", default="2018-07-25", metavar="DATE")
+
+
+def _fraud_evaluate(args, config):
+    from inference.training.fraud import evaluate_fraud
+    print(json.dumps(evaluate_fraud(config, args.data, args.train_start)))
 
 
 # --- benchmarks ----------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ class TopicsConfig:
     sentiment_alerts: TopicConfig = TopicConfig("sentiment-alerts")
     dead_letter: TopicConfig = TopicConfig("dead-letter")
     smoke_counts: TopicConfig = TopicConfig("smoke-counts", partitions=1)
+    # Every transaction's features, when fraud.emit_features is on (parity checks, training logs).
+    fraud_features: TopicConfig = TopicConfig("fraud-features")
 
     def all(self) -> list[TopicConfig]:
         return [getattr(self, f.name) for f in dataclasses.fields(self)]
@@ -87,7 +89,10 @@ class FlinkConfig:
     checkpoint_interval_ms: int = 10_000
     # Maximum time an event may arrive behind the newest event time of its partition.
     max_out_of_orderness_ms: int = 200
-    idle_partition_timeout_ms: int = 5_000
+    # A partition without events for this long stops holding back event time. Long enough to ride
+    # out a broker restart or a backlog read of another topic: a shorter one lets event time run
+    # ahead of a quiet topic (fraud labels) whose next events then arrive late.
+    idle_partition_timeout_ms: int = 60_000
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,10 @@ class FraudConfig:
     model: str = "fraud"
     alert_threshold: float = 0.5
     label_delay_days: int = 7
+    # Keyed state of a card or terminal idle this long is dropped (processing time); windows
+    # reach back at most label_delay_days + 30 days.
+    state_ttl_days: int = 45
+    emit_features: bool = False
     simulator_seed: int = 8
     customers: int = 5000
     terminals: int = 10000

@@ -33,6 +33,7 @@ JOB_FILES = {
     "sentiment": "sentiment_monitor.py",
     "smoke": "smoke_counts.py",
 }
+ENDED_STATES = {"FINISHED", "CANCELED", "FAILED"}
 SHIPPED_PACKAGES = ["streaming", "jobs", "inference", "connectors", "schemas", "fraud", "sentiment"]
 
 
@@ -69,7 +70,7 @@ def submit_job(config: Config, name: str, parallelism: int | None = None, cluste
     rest_url = cluster or config.flink.rest_url
     rest = FlinkRest(rest_url)
     rest.overview()  # a clear error when the cluster is not there
-    running = [j for j in rest.jobs() if j["name"] == job_name(name) and j["state"] in ("RUNNING", "CREATED", "RESTARTING")]
+    running = [j for j in rest.jobs() if j["name"] == job_name(name) and j["state"] not in ENDED_STATES]
     if running:
         raise UserError(f"{name} is already running on {rest_url} as job {running[0]['id']}; "
                         f"cancel it first (`streamscore job cancel {name}`)")
@@ -101,8 +102,10 @@ def submit_job(config: Config, name: str, parallelism: int | None = None, cluste
 
 def _root_cause(output: str) -> str:
     """The most specific error line of a Java/Python stack trace, on one line."""
+    generic = re.compile(r"ProgramAbortException|Python process exits with code|Py4JJavaError|"
+                         r"TableException: Failed to execute sql|JobExecutionException|UserError")
     causes = [line.strip() for line in output.splitlines()
-              if re.match(r"\s*(Caused by: |[\w.]+(Exception|Error): )", line)]
+              if re.match(r"\s*(Caused by: |[\w.]+(Exception|Error): )", line) and not generic.search(line)]
     if causes:
         return causes[-1].removeprefix("Caused by: ")[:500]
     lines = [line for line in output.splitlines() if line.strip()]
@@ -172,18 +175,18 @@ class FlinkRest:
         return self._call("GET", path + (f"?get={','.join(names)}" if names else ""))
 
     def resolve(self, name_or_id: str) -> str:
-        """The id of the running job with this streamscore name or Flink job id."""
+        """The id of the live (not ended) job with this streamscore name or Flink job id."""
         if re.fullmatch(r"[0-9a-f]{32}", name_or_id):
             return name_or_id
         for job in self.jobs():
-            if job["name"] in (name_or_id, job_name(name_or_id)) and job["state"] == "RUNNING":
+            if job["name"] in (name_or_id, job_name(name_or_id)) and job["state"] not in ENDED_STATES:
                 return job["id"]
         raise UserError(f"no running job named {name_or_id} on {self.url} (see `streamscore job list`)")
 
     def cancel(self, name_or_id: str) -> str:
         job_id = self.resolve(name_or_id)
         self._call("PATCH", f"/jobs/{job_id}?mode=cancel")
-        self.wait_for_state(job_id, {"CANCELED", "FAILED", "FINISHED"})
+        self.wait_for_state(job_id, ENDED_STATES)
         return job_id
 
     def savepoint(self, name_or_id: str, stop: bool = False, directory: str | None = None,

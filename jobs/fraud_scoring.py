@@ -1,0 +1,123 @@
+"""Card-fraud scoring: transactions and delayed fraud labels in, scores, alerts and Redis out.
+
+Reads top to bottom as the data flows:
+
+1. source: ``transactions`` and ``fraud-labels`` in one Kafka source (raw bytes, record time =
+   event time, per-partition watermarks);
+2. validate: every message against its topic's schema in the JVM; invalid or late ones go to
+   ``dead-letter``;
+3. features (JVM, event time, keyed state): per-terminal fraud risk from the labels known so far,
+   then per-customer spending windows — the Fraud Detection Handbook's features;
+4. score: the ONNX model in Arrow batches (the inference operator);
+5. sinks: ``fraud-scores`` for every transaction, ``fraud-alerts`` at or above the threshold,
+   Redis ``fraud:customer:{id}`` (newest event wins), and ``dead-letter`` for rows the model
+   could not score. All Kafka outputs are transactional (exactly once).
+"""
+
+from connectors.dead_letter import dead_letter_insert, dead_letter_sink, dead_letters
+from connectors.flink_sql import json_kafka_sink, raw_kafka_source
+from connectors.redis import redis_hash_sink
+from fraud.model_features import feature_arguments
+from inference.operator import model_function
+from streaming.job_env import JobEnvironment
+from streaming.jvm_functions import pass_schemas, register, set_job_parameters
+
+SCORE_COLUMNS = ("schema_version INT, transaction_id STRING, customer_id STRING, terminal_id STRING, "
+                 "event_time STRING, amount DOUBLE, score DOUBLE, model_version STRING")
+FEATURE_COLUMNS = ("transaction_id STRING, customer_id STRING, terminal_id STRING, event_time STRING, "
+                   "amount DOUBLE, tx_during_weekend DOUBLE, tx_during_night DOUBLE, "
+                   + ", ".join(f"customer_nb_tx_{w} DOUBLE, customer_avg_amount_{w} DOUBLE" for w in (1, 7, 30)) + ", "
+                   + ", ".join(f"terminal_nb_tx_{w} DOUBLE, terminal_risk_{w} DOUBLE" for w in (1, 7, 30)))
+
+
+def main() -> None:
+    job = JobEnvironment.from_argv("fraud")
+    config, t_env = job.config, job.table_env
+    topics = config.topics
+    t_env.get_config().set("table.exec.state.ttl", f"{config.fraud.state_ttl_days} d")
+    register(t_env, "validate_fraud_event", "terminal_risk_features", "customer_spend_features")
+    pass_schemas(t_env, {topics.transactions.name: "transactions", topics.fraud_labels.name: "fraud-labels"})
+    set_job_parameters(t_env, {"streamscore.fraud.label-delay-ms": str(config.fraud.label_delay_days * 86_400_000)})
+    t_env.create_temporary_function("score_fraud", model_function(config.fraud.model, config))
+
+    # 1. source
+    t_env.execute_sql(raw_kafka_source("events_raw", [topics.transactions, topics.fraud_labels], config,
+                                       group_id="streamscore-fraud"))
+
+    # 2. validate
+    t_env.create_temporary_view("events_checked", t_env.sql_query("""
+        SELECT kafka_key, payload, kafka_topic, kafka_partition, kafka_offset, rowtime,
+               CASE WHEN rowtime <= CURRENT_WATERMARK(rowtime)
+                    THEN 'late_event: event time ' || CAST(rowtime AS STRING) || ' is behind the watermark'
+                    ELSE v.error END AS error,
+               v.kind, v.transaction_id, v.customer_id, v.terminal_id, v.amount, v.tx_time_ms, v.is_fraud,
+               v.event_time
+        FROM (SELECT *, validate_fraud_event(kafka_topic, payload, rowtime) AS v FROM events_raw)"""))
+    t_env.create_temporary_view("events_valid", t_env.sql_query(
+        "SELECT * FROM events_checked WHERE error IS NULL"))
+
+    # 3. features: terminal risk (transactions and labels of a terminal), then customer spending
+    t_env.create_temporary_view("terminal_stage", t_env.sql_query("""
+        SELECT * FROM terminal_risk_features(
+            input => TABLE events_valid PARTITION BY terminal_id,
+            on_time => DESCRIPTOR(rowtime), uid => 'terminal-risk-v1')"""))
+    t_env.create_temporary_view("terminal_features", t_env.sql_query(
+        "SELECT * FROM terminal_stage WHERE error IS NULL"))
+    t_env.create_temporary_view("customer_stage", t_env.sql_query("""
+        SELECT * FROM customer_spend_features(
+            input => TABLE terminal_features PARTITION BY customer_id,
+            on_time => DESCRIPTOR(rowtime), uid => 'customer-spend-v1')"""))
+    t_env.create_temporary_view("features", t_env.sql_query("""
+        SELECT *,
+               CAST(DAYOFWEEK(TO_TIMESTAMP_LTZ(tx_time_ms, 3)) IN (1, 7) AS DOUBLE) AS tx_during_weekend,
+               CAST(HOUR(TO_TIMESTAMP_LTZ(tx_time_ms, 3)) <= 6 AS DOUBLE) AS tx_during_night
+        FROM customer_stage"""))
+
+    # 4. score
+    t_env.create_temporary_view("scored", t_env.sql_query(f"""
+        SELECT *, s.score AS score, s.model_version AS model_version, s.error AS error
+        FROM (SELECT *, score_fraud({feature_arguments(config)}) AS s FROM features)"""))
+
+    # 5. sinks
+    t_env.execute_sql(dead_letter_sink("dead_letter", config, job="fraud"))
+    t_env.execute_sql(json_kafka_sink("fraud_scores", topics.fraud_scores, config, SCORE_COLUMNS,
+                                      key_field="customer_id",
+                                      transactional_id_prefix=f"streamscore-fraud-scores-{topics.fraud_scores.name}"))
+    t_env.execute_sql(json_kafka_sink("fraud_alerts", topics.fraud_alerts, config,
+                                      SCORE_COLUMNS + ", threshold DOUBLE, reason STRING", key_field="customer_id",
+                                      transactional_id_prefix=f"streamscore-fraud-alerts-{topics.fraud_alerts.name}"))
+    t_env.execute_sql(redis_hash_sink(
+        "customer_scores", config,
+        "customer_id STRING, score DOUBLE, transaction_id STRING, event_time STRING, model_version STRING, "
+        "tx_time_ms BIGINT, kafka_offset BIGINT",
+        key="fraud:customer:{customer_id}", version_fields="tx_time_ms,kafka_offset", ttl_s=config.redis.customer_ttl_s))
+
+    threshold = config.fraud.alert_threshold
+    statements = t_env.create_statement_set()
+    tx_topic = f"'{topics.transactions.name}'"
+    statements.add_insert_sql(dead_letter_insert("dead_letter", [
+        dead_letters("events_checked", "validate", "error", where="error IS NOT NULL"),
+        dead_letters("terminal_stage", "features", "error", where="error IS NOT NULL", topic=tx_topic),
+        dead_letters("scored", "inference", "error", where="error IS NOT NULL", topic=tx_topic)]))
+    score_values = ("kafka_key, 1, transaction_id, customer_id, terminal_id, event_time, amount, score, model_version")
+    statements.add_insert_sql(f"""INSERT INTO fraud_scores
+        SELECT {score_values}, TO_TIMESTAMP_LTZ(tx_time_ms, 3) FROM scored WHERE error IS NULL""")
+    statements.add_insert_sql(f"""INSERT INTO fraud_alerts
+        SELECT {score_values}, {threshold}, 'score ' || CAST(ROUND(score, 4) AS STRING) || ' >= threshold {threshold}',
+               TO_TIMESTAMP_LTZ(tx_time_ms, 3)
+        FROM scored WHERE error IS NULL AND score >= {threshold}""")
+    statements.add_insert_sql("""INSERT INTO customer_scores
+        SELECT customer_id, score, transaction_id, event_time, model_version, tx_time_ms, kafka_offset
+        FROM scored WHERE error IS NULL""")
+    if config.fraud.emit_features:
+        t_env.execute_sql(json_kafka_sink("fraud_features", topics.fraud_features, config, FEATURE_COLUMNS,
+                                          key_field="customer_id",
+                                          transactional_id_prefix=f"streamscore-fraud-features-{topics.fraud_features.name}"))
+        columns = ", ".join(c.split()[0] for c in FEATURE_COLUMNS.split(", "))
+        statements.add_insert_sql(f"""INSERT INTO fraud_features
+            SELECT kafka_key, {columns}, TO_TIMESTAMP_LTZ(tx_time_ms, 3) FROM features""")
+    statements.execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+package io.streamscore.flink.redis;
+
+import org.apache.flink.api.common.operators.ProcessingTimeService;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.table.connector.sink.DynamicTableSink.DataStructureConverter;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.types.Row;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Buffers rows and writes them to Redis in pipelines, each key through a script that applies a
+ * write only when its version is not older than the stored one (atomically, on the server).
+ *
+ * <p>The buffer is flushed when full, every {@code flush-interval}, and before every checkpoint
+ * ({@link #flush}), so a completed checkpoint never leaves writes behind; a restart replays rows
+ * since the checkpoint and the version check makes the replay leave the same final state. While
+ * Redis is unreachable a batch is retried (the job back-pressures) until {@code retry-timeout}.
+ */
+public class RedisHashWriter implements SinkWriter<RowData> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RedisHashWriter.class);
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z0-9_]+)}");
+    /** KEYS[1] the hash; ARGV: version, secondary version, ttl seconds, then field/value pairs. */
+    static final String NEWER_WINS = String.join("\n",
+            "local v = redis.call('HMGET', KEYS[1], '_version', '_version2')",
+            "local new, new2 = tonumber(ARGV[1]), tonumber(ARGV[2])",
+            "if v[1] then",
+            "  local old, old2 = tonumber(v[1]), tonumber(v[2] or '-1')",
+            "  if old > new or (old == new and old2 > new2) then return 0 end",
+            "end",
+            "redis.call('HSET', KEYS[1], '_version', ARGV[1], '_version2', ARGV[2], unpack(ARGV, 4))",
+            "if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end",
+            "return 1");
+
+    private record Write(String key, String[] arguments) {}
+
+    private final RedisSinkOptions.Settings settings;
+    private final DataStructureConverter converter;
+    private final String[] fieldNames;
+    private final int[] keyParts;
+    private final String[] keyLiterals;
+    private final int[] versionFields;
+    private final boolean[] storedField;
+    private final ProcessingTimeService timers;
+    private final List<Write> buffer = new ArrayList<>();
+    private final Counter writes;
+    private final Counter staleWrites;
+    private final Counter writeErrors;
+    private final LatencyHistogram batchLatency;
+    private UnifiedJedis redis;
+    private String scriptSha;
+
+    RedisHashWriter(RedisSinkOptions.Settings settings, DataStructureConverter converter, String[] fieldNames,
+                    WriterInitContext context) {
+        this.settings = settings;
+        this.converter = converter;
+        this.fieldNames = fieldNames;
+        List<String> names = List.of(fieldNames);
+        List<String> literals = new ArrayList<>();
+        List<Integer> parts = new ArrayList<>();
+        Set<Integer> inKey = new HashSet<>();
+        Matcher matcher = PLACEHOLDER.matcher(settings.keyTemplate());
+        int last = 0;
+        while (matcher.find()) {
+            literals.add(settings.keyTemplate().substring(last, matcher.start()));
+            int column = names.indexOf(matcher.group(1));
+            parts.add(column);
+            inKey.add(column);
+            last = matcher.end();
+        }
+        literals.add(settings.keyTemplate().substring(last));
+        this.keyLiterals = literals.toArray(new String[0]);
+        this.keyParts = parts.stream().mapToInt(Integer::intValue).toArray();
+        this.versionFields = java.util.Arrays.stream(settings.versionFields()).mapToInt(names::indexOf).toArray();
+        // Key columns are in the key and version columns in _version/_version2; the rest are fields.
+        this.storedField = new boolean[fieldNames.length];
+        for (int i = 0; i < fieldNames.length; i++) {
+            final int column = i;
+            storedField[i] = !inKey.contains(i) && java.util.Arrays.stream(versionFields).noneMatch(v -> v == column);
+        }
+        this.timers = context.getProcessingTimeService();
+        MetricGroup metrics = context.metricGroup().addGroup("redis");
+        this.writes = metrics.counter("redis_writes");
+        this.staleWrites = metrics.counter("redis_stale_writes_skipped");
+        this.writeErrors = metrics.counter("redis_write_errors");
+        this.batchLatency = metrics.histogram("redis_batch_latency_ms", new LatencyHistogram(1024));
+        converter.open(org.apache.flink.table.connector.RuntimeConverter.Context.create(getClass().getClassLoader()));
+        scheduleFlush();
+    }
+
+    private void scheduleFlush() {
+        timers.registerTimer(timers.getCurrentProcessingTime() + settings.flushIntervalMs(), time -> {
+            if (!buffer.isEmpty()) {
+                send();
+            }
+            scheduleFlush();
+        });
+    }
+
+    @Override
+    public void write(RowData element, Context context) throws IOException {
+        Row row = (Row) converter.toExternal(element);
+        StringBuilder key = new StringBuilder(keyLiterals[0]);
+        for (int i = 0; i < keyParts.length; i++) {
+            key.append(row.getField(keyParts[i])).append(keyLiterals[i + 1]);
+        }
+        List<String> arguments = new ArrayList<>(3 + 2 * fieldNames.length);
+        arguments.add(String.valueOf(row.getField(versionFields[0])));
+        arguments.add(versionFields.length > 1 ? String.valueOf(row.getField(versionFields[1])) : "0");
+        arguments.add(String.valueOf(settings.ttlSeconds()));
+        for (int i = 0; i < fieldNames.length; i++) {
+            Object value = row.getField(i);
+            if (storedField[i] && value != null) {
+                arguments.add(fieldNames[i]);
+                arguments.add(value.toString());
+            }
+        }
+        buffer.add(new Write(key.toString(), arguments.toArray(new String[0])));
+        if (buffer.size() >= settings.batchSize()) {
+            send();
+        }
+    }
+
+    @Override
+    public void flush(boolean endOfInput) throws IOException {
+        if (!buffer.isEmpty()) {
+            send();
+        }
+    }
+
+    private void send() throws IOException {
+        long deadline = System.currentTimeMillis() + settings.retryTimeoutMs();
+        long backoff = 100;
+        while (true) {
+            try {
+                long started = System.nanoTime();
+                int stale = pipeline(buffer);
+                batchLatency.update((System.nanoTime() - started) / 1_000_000);
+                writes.inc(buffer.size() - stale);
+                staleWrites.inc(stale);
+                buffer.clear();
+                return;
+            } catch (JedisException e) {
+                writeErrors.inc();
+                closeConnection();
+                if (System.currentTimeMillis() > deadline) {
+                    throw new IOException("Redis at " + RedisConnections.redact(settings.url())
+                            + " refused writes for " + settings.retryTimeoutMs() / 1000 + " s", e);
+                }
+                LOG.warn("Redis write failed ({}), retrying in {} ms", e.getMessage(), backoff);
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while retrying Redis writes", interrupted);
+                }
+                backoff = Math.min(backoff * 2, 5_000);
+            }
+        }
+    }
+
+    /** Sends the writes in one pipeline; returns how many were older than what Redis holds. */
+    private int pipeline(List<Write> batch) {
+        if (redis == null) {
+            redis = RedisConnections.open(settings);
+            scriptSha = RedisConnections.loadScript(redis, settings, NEWER_WINS);
+        }
+        List<Response<Object>> results = new ArrayList<>(batch.size());
+        try (AbstractPipeline pipeline = redis.pipelined()) {
+            for (Write write : batch) {
+                results.add(pipeline.evalsha(scriptSha, List.of(write.key()), List.of(write.arguments())));
+            }
+            pipeline.sync();
+        }
+        int stale = 0;
+        for (Response<Object> result : results) {
+            try {
+                if (Long.valueOf(0).equals(result.get())) {
+                    stale++;
+                }
+            } catch (JedisDataException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
+                    // Redis restarted without its script cache: load it and send the batch again.
+                    closeConnection();
+                }
+                throw e;
+            }
+        }
+        return stale;
+    }
+
+    private void closeConnection() {
+        if (redis != null) {
+            try {
+                redis.close();
+            } catch (RuntimeException ignored) {
+                // The connection is being replaced anyway.
+            }
+            redis = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closeConnection();
+    }
+}

@@ -1,0 +1,52 @@
+"""The JVM functions of ``jvm/`` (shipped as streamscore-flink.jar) a job can call from SQL.
+
+Per-event work stays in the JVM; Python only sees Arrow batches. A job registers what it uses and
+passes the schemas to the JVM validators as job parameters, so both sides apply the same files.
+
+Example Usage::
+
+    register(t_env, "validate_fraud_event", "terminal_risk_features")
+    pass_schemas(t_env, {config.topics.transactions.name: "transactions"})
+"""
+
+from __future__ import annotations
+
+from schemas.validation import SCHEMA_DIR
+
+FUNCTIONS = {
+    "validate_fraud_event": "io.streamscore.flink.functions.ValidateFraudEvent",
+    "terminal_risk_features": "io.streamscore.flink.features.TerminalRiskFeatures",
+    "customer_spend_features": "io.streamscore.flink.features.CustomerSpendFeatures",
+}
+
+
+def register(t_env, *names: str) -> None:
+    for name in names:
+        t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {name} AS '{FUNCTIONS[name]}' LANGUAGE JAVA")
+
+
+def set_job_parameters(t_env, parameters: dict[str, str]) -> None:
+    """Add ``parameters`` to the job's global parameters (what JVM functions read in ``open``)."""
+    from pyflink.java_gateway import get_gateway
+
+    # Set as a Java map: schema texts hold the ',' and ':' that the string form of the option
+    # would have to quote.
+    jvm = get_gateway().jvm
+    configuration = t_env.get_config()._j_table_config.getConfiguration()
+    option = jvm.org.apache.flink.configuration.PipelineOptions.GLOBAL_JOB_PARAMETERS
+    merged = jvm.java.util.HashMap()
+    existing = configuration.getOptional(option)
+    if existing.isPresent():
+        merged.putAll(existing.get())
+    for key, value in parameters.items():
+        merged.put(key, value)
+    configuration.set(option, merged)
+
+
+def pass_schemas(t_env, schema_of_topic: dict[str, str]) -> None:
+    """Tell the JVM validators which schema each topic has, and give them the schema texts."""
+    parameters = {f"streamscore.schema-of.{topic}": schema for topic, schema in schema_of_topic.items()}
+    for schema in set(schema_of_topic.values()):
+        parameters[f"streamscore.schema.{schema}"] = (SCHEMA_DIR / f"{schema}.schema.json").read_text()
+    set_job_parameters(t_env, parameters)
+
