@@ -89,6 +89,7 @@ def json_kafka_sink(table: str, topic: TopicConfig, config: Config, columns: str
         "value.json.encode.decimal-as-plain-number": "true",
         "sink.delivery-guarantee": "exactly-once" if exactly_once else "at-least-once",
         "properties.linger.ms": "20",
+        "properties.max.request.size": str(topic.max_message_bytes),
         "properties.compression.type": "lz4",
     }
     if exactly_once:

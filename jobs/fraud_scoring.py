@@ -42,7 +42,7 @@ def main() -> None:
 
     # 1. source
     t_env.execute_sql(raw_kafka_source("events_raw", [topics.transactions, topics.fraud_labels], config,
-                                       group_id="streamscore-fraud"))
+                                       group_id=f"streamscore-fraud-{topics.transactions.name}"))
 
     # 2. validate
     t_env.create_temporary_view("events_checked", t_env.sql_query("""
@@ -90,7 +90,8 @@ def main() -> None:
         "customer_scores", config,
         "customer_id STRING, score DOUBLE, transaction_id STRING, event_time STRING, model_version STRING, "
         "tx_time_ms BIGINT, kafka_offset BIGINT",
-        key="fraud:customer:{customer_id}", version_fields="tx_time_ms,kafka_offset", ttl_s=config.redis.customer_ttl_s))
+        key=config.redis.key_prefix + "fraud:customer:{customer_id}", version_fields="tx_time_ms,kafka_offset",
+        ttl_s=config.redis.customer_ttl_s))
 
     threshold = config.fraud.alert_threshold
     statements = t_env.create_statement_set()

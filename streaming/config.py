@@ -40,6 +40,9 @@ class TopicConfig:
     # per partition by default, and retention_ms is opt-in (-1 = no time limit).
     retention_ms: int = -1
     retention_bytes: int = 1 << 30
+    # Room for an oversized event to reach the job and be dead-lettered with a reason, rather
+    # than be refused by the broker; dead-letter records carry it base64-encoded (4/3 larger).
+    max_message_bytes: int = 2 << 20
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class TopicsConfig:
     news: TopicConfig = TopicConfig("news")
     sentiment_scores: TopicConfig = TopicConfig("sentiment-scores")
     sentiment_alerts: TopicConfig = TopicConfig("sentiment-alerts")
-    dead_letter: TopicConfig = TopicConfig("dead-letter")
+    dead_letter: TopicConfig = TopicConfig("dead-letter", max_message_bytes=4 << 20)
     smoke_counts: TopicConfig = TopicConfig("smoke-counts", partitions=1)
     # Every transaction's features, when fraud.emit_features is on (parity checks, training logs).
     fraud_features: TopicConfig = TopicConfig("fraud-features")
@@ -75,6 +78,8 @@ class KafkaConfig:
 @dataclass(frozen=True)
 class RedisConfig:
     url: str = "redis://127.0.0.1:6379/0"
+    # Prepended to every key (e.g. "staging:"), so several deployments can share one Redis.
+    key_prefix: str = ""
     customer_ttl_s: int = 30 * 86_400
     doc_ttl_s: int = 7 * 86_400
 

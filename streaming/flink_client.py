@@ -168,6 +168,10 @@ class FlinkRest:
     def job(self, job_id: str) -> dict:
         return self._call("GET", f"/jobs/{job_id}")
 
+    def exceptions(self, job_id: str) -> list[dict]:
+        """Failures the job recovered from (or did not), newest first."""
+        return self._call("GET", f"/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
+
     def vertex_metrics(self, job_id: str, vertex_id: str, names: list[str] | None = None,
                        subtask: int = 0) -> list[dict]:
         """A subtask's metrics: all their names, or the values of ``names``."""

@@ -1,0 +1,74 @@
+"""Helpers for integration tests on the real stack: run a job, feed it, read what it wrote."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from connectors.kafka import consumer, producer, read_topic
+from fraud.events import fraud_events, iso_strings
+from streaming.config import Config
+from streaming.flink_client import FlinkRest, submit_job
+from streaming.producers import Publisher
+
+
+@contextlib.contextmanager
+def running_job(config: Config, name: str, **submit) -> Iterator[str]:
+    """Submit a job, yield its id once it runs, cancel it at the end."""
+    rest = FlinkRest(config.flink.rest_url)
+    job_id = submit_job(config, name, **submit)
+    rest.wait_for_state(job_id, {"RUNNING"})
+    try:
+        yield job_id
+    finally:
+        if rest.job(job_id)["state"] not in ("FINISHED", "CANCELED", "FAILED"):
+            rest.cancel(job_id)
+
+
+def publish_transactions(config: Config, frame: pd.DataFrame, label_delay_days: float | None = 7) -> None:
+    delay = None if label_delay_days is None else int(label_delay_days * 86_400_000)
+    with Publisher(config, progress=False) as publisher:
+        for chunk in fraud_events(frame, delay, config.topics):
+            publisher.send(chunk)
+    assert publisher.failed == 0, publisher.first_error
+
+
+def flush_event_time(config: Config, after_ms: int) -> None:
+    """A transaction on every partition of the transactions topic at ``after_ms``: event time then
+    passes everything before it, so the job scores its last buffered transactions. The
+    sentinels themselves stay buffered."""
+    topic = config.topics.transactions.name
+    client = producer(config)
+    partitions = client.list_topics(topic, timeout=10).topics[topic].partitions
+    stamp = str(iso_strings(np.array([after_ms]))[0])
+    for partition in partitions:
+        event = {"transaction_id": f"sentinel-{partition}", "event_time": stamp, "customer_id": f"sentinel-{partition}",
+                 "terminal_id": "sentinel", "amount": 1.0}
+        client.produce(topic, orjson.dumps(event), f"sentinel-{partition}".encode(), partition=partition,
+                       timestamp=after_ms)
+    assert client.flush(30) == 0
+
+
+def read_json(config: Config, topic: str, idle_timeout_s: float = 3) -> list[dict]:
+    return [orjson.loads(m.value()) for m in read_topic(config, topic, idle_timeout_s=idle_timeout_s)]
+
+
+def wait_for_messages(config: Config, topic: str, count: int, timeout_s: float = 180) -> list[dict]:
+    """Committed messages of ``topic`` once there are at least ``count`` (or all at the timeout)."""
+    deadline = time.monotonic() + timeout_s
+    seen: list[dict] = []
+    reader = consumer(config, group_id=f"test-wait-{topic}-{time.monotonic_ns()}")
+    reader.subscribe([topic])
+    try:
+        while len(seen) < count and time.monotonic() < deadline:
+            for message in reader.consume(10_000, timeout=1.0):
+                if not message.error():
+                    seen.append(orjson.loads(message.value()))
+    finally:
+        reader.close()
+    return seen
