@@ -99,7 +99,7 @@ def ensure_topics(config: Config, topics: Iterable[TopicConfig] | None = None,
 
 def _retention(topic: TopicConfig) -> dict[str, str]:
     return {"retention.ms": str(topic.retention_ms), "retention.bytes": str(topic.retention_bytes),
-            "max.message.bytes": str(topic.max_message_bytes)}
+            "max.message.bytes": str(topic.max_message_bytes), "message.timestamp.type": topic.timestamp_type}
 
 
 def end_offsets(config: Config, topic: str, timeout_s: float = 10.0) -> dict[int, int]:

@@ -300,12 +300,24 @@ def _bench_commands(commands) -> None:
     inference.add_argument("--model", default="fraud", help="a tabular model in the registry (default: fraud)")
     inference.add_argument("--rows", type=_positive_int, default=4_000_000)
     inference.add_argument("--json", action="store_true")
+    e2e = _command(bench, "e2e", _bench_e2e, "a job end to end on the local stack, against a baseline program")
+    e2e.add_argument("--job", choices=["fraud", "sentiment"], required=True)
+    e2e.add_argument("--no-baseline", action="store_true", help="skip the baseline program")
+    e2e.add_argument("--json", action="store_true")
 
 
 def _bench_inference(args, config):
     from streaming.bench.inference import bench_inference
     result = bench_inference(config, model=args.model, rows=args.rows)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+def _bench_e2e(args, config):
+    if args.job != "fraud":
+        raise UserError("bench e2e --job sentiment is not available yet")
+    from streaming.bench.e2e import bench_e2e_fraud
+    result = bench_e2e_fraud(config, baseline=not args.no_baseline)
+    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items() if k != "steps"))
 
 
 def _bench_produce(args, config):

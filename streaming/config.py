@@ -43,6 +43,9 @@ class TopicConfig:
     # Room for an oversized event to reach the job and be dead-lettered with a reason, rather
     # than be refused by the broker; dead-letter records carry it base64-encoded (4/3 larger).
     max_message_bytes: int = 2 << 20
+    # CreateTime: the record timestamp is the event time (CONTRACT.md). Benchmarks set
+    # LogAppendTime on output topics to read when each result was written.
+    timestamp_type: str = "CreateTime"
 
 
 @dataclass(frozen=True)

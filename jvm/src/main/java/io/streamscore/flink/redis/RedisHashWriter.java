@@ -45,7 +45,9 @@ public class RedisHashWriter implements SinkWriter<RowData> {
             "  local old, old2 = tonumber(v[1]), tonumber(v[2] or '-1')",
             "  if old > new or (old == new and old2 > new2) then return 0 end",
             "end",
-            "redis.call('HSET', KEYS[1], '_version', ARGV[1], '_version2', ARGV[2], unpack(ARGV, 4))",
+            "local now = redis.call('TIME')",
+            "local written = now[1] * 1000 + math.floor(now[2] / 1000)",
+            "redis.call('HSET', KEYS[1], '_version', ARGV[1], '_version2', ARGV[2], '_written_ms', written, unpack(ARGV, 4))",
             "if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end",
             "return 1");
 

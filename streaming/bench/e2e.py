@@ -1,0 +1,280 @@
+"""``streamscore bench e2e --job fraud``: the fraud job on the local stack, against a baseline.
+
+Three measurements in one run, each on topics of its own:
+
+1. **Maximum throughput.** A backlog of simulated transactions (with their labels) is produced
+   first; the job drains it. The rate is taken between 20% and 80% of the scores, from the
+   scores' append times (the output topic uses LogAppendTime), so start-up is not counted.
+2. **The baseline** (``benchmarks/baseline_fraud.py``: one Python process doing the same work
+   without Flink) drains the same backlog, measured the same way.
+3. **Offered-load steps.** Live traffic (event time = send time, labels a few seconds later) at
+   fractions of the job's maximum; per step the sustained throughput, the event → score latency
+   (score append time − event time) and the event → Redis latency (the write time the sink's
+   script records − event time), with CPU and peak RSS of every process of the stack.
+
+Results: JSON (CONTRACT.md keys) and ``docs/benchmarks/<date>-fraud.md`` with PNG charts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from connectors.kafka import admin_client, consumer, ensure_topics
+from connectors.redis import client as redis_client
+from fraud.events import fraud_events
+from fraud.simulator import SimulationParams, simulate
+from streaming.bench.machine import machine_info
+from streaming.bench.processes import ProcessSampler
+from streaming.config import PROJECT_ROOT, Config, TopicConfig, TopicsConfig
+from streaming.flink_client import FlinkRest, submit_job
+from streaming.producers import Publisher
+from streaming.stack.services import all_services
+
+REPORT_DIR = PROJECT_ROOT / "docs" / "benchmarks"
+
+
+def bench_e2e_fraud(config: Config, backlog_days: int = 60, step_seconds: int = 30,
+                    fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), baseline: bool = True) -> dict:
+    history = simulate(SimulationParams(seed=config.fraud.simulator_seed))
+    backlog = history[history["TX_TIME_DAYS"] < backlog_days]
+    flink = _max_throughput(config, backlog, run=_run_job)
+    base = _max_throughput(config, backlog, run=_run_baseline) if baseline else None
+    steps = [_offered_load_step(config, history, fraction * flink["events_per_s"], step_seconds)
+             for fraction in fractions]
+    half = min(steps, key=lambda s: abs(s["offered_eps"] - 0.5 * flink["events_per_s"]))
+    result = {
+        "benchmark": "e2e",
+        "job": "fraud",
+        "throughput_eps": round(flink["events_per_s"]),
+        "baseline_eps": round(base["events_per_s"]) if base else None,
+        "ratio": round(flink["events_per_s"] / base["events_per_s"], 3) if base else None,
+        "p50_latency_ms": half["latency_ms"]["p50"],
+        "p99_latency_ms": half["latency_ms"]["p99"],
+        "latency_at_eps": round(half["offered_eps"]),
+        "redis_p99_latency_ms": half["redis_latency_ms"]["p99"],
+        "peak_rss_mb": half["processes"],
+        "steps": steps,
+        "backlog_transactions": len(backlog),
+        **machine_info(),
+    }
+    result["report"] = str(write_report(result))
+    return result
+
+
+def _bench_config(config: Config) -> Config:
+    """Fresh topics for one measurement; scores are stamped when the broker appends them."""
+    suffix = f"bench-{uuid.uuid4().hex[:8]}"
+    renamed = {f.name: dataclasses.replace(getattr(config.topics, f.name), name=f"{getattr(config.topics, f.name).name}.{suffix}")
+               for f in dataclasses.fields(TopicsConfig)}
+    renamed["fraud_scores"] = dataclasses.replace(renamed["fraud_scores"], timestamp_type="LogAppendTime")
+    bench = dataclasses.replace(config, topics=TopicsConfig(**renamed),
+                                redis=dataclasses.replace(config.redis, key_prefix=f"{suffix}:"))
+    ensure_topics(bench)
+    return bench
+
+
+def _drop(config: Config) -> None:
+    admin_client(config).delete_topics([t.name for t in config.topics.all()])
+    redis = redis_client(config)
+    for key in redis.scan_iter(f"{config.redis.key_prefix}*", count=1000):
+        redis.delete(key)
+
+
+def _publish(config: Config, frame, rate: float | None = None, live_delay_ms: int | None = None) -> None:
+    times = None
+    if live_delay_ms is not None:
+        times = int(time.time() * 1000) + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
+    delay = live_delay_ms if live_delay_ms is not None else config.fraud.label_delay_days * 86_400_000
+    with Publisher(config, rate=rate, progress=False, counted_topic=config.topics.transactions.name) as publisher:
+        for chunk in fraud_events(frame, delay, config.topics, tx_times_ms=times):
+            if times is not None:
+                wait = chunk.timestamps[-1] / 1000 - time.time()
+                if wait > 0:
+                    time.sleep(wait)
+            publisher.send(chunk)
+
+
+def _score_times(config: Config, expected: int, quiet_s: float = 20, timeout_s: float = 1800) -> np.ndarray:
+    """Append times (ms) of the scores, read uncommitted as they are written, until all are there
+    or none came for ``quiet_s`` (the job keeps the newest transactions until event time passes)."""
+    reader = consumer(config, f"bench-{uuid.uuid4()}", isolation_level="read_uncommitted")
+    reader.subscribe([config.topics.fraud_scores.name])
+    times: list[int] = []
+    deadline, last = time.monotonic() + timeout_s, time.monotonic()
+    try:
+        while len(times) < expected and time.monotonic() < deadline and time.monotonic() - last < quiet_s:
+            batch = [m.timestamp()[1] for m in reader.consume(10_000, timeout=1.0) if not m.error()]
+            if batch:
+                times += batch
+                last = time.monotonic()
+    finally:
+        reader.close()
+    return np.sort(np.array(times))
+
+
+def _max_throughput(config: Config, history, run) -> dict:
+    bench = _bench_config(config)
+    try:
+        _publish(bench, history)
+        started = run(bench, len(history))
+        times = _score_times(bench, len(history))
+        started.stop()
+        if len(times) < 0.8 * len(history):
+            raise RuntimeError(f"only {len(times)} of {len(history)} transactions were scored")
+        # Between 20% and 80% of the scores: the steady state, without start-up and the tail.
+        lo, hi = times[int(0.2 * len(times))], times[int(0.8 * len(times))]
+        scored = int(0.6 * len(times))
+        return {"events_per_s": scored / max((hi - lo) / 1000, 1e-3)}
+    finally:
+        _drop(bench)
+
+
+class _Running:
+    def __init__(self, stop):
+        self.stop = stop
+
+
+def _run_job(config: Config, expected: int) -> _Running:
+    rest = FlinkRest(config.flink.rest_url)
+    job_id = submit_job(config, "fraud")
+    return _Running(lambda: rest.cancel(job_id))
+
+
+def _run_baseline(config: Config, expected: int) -> _Running:
+    config_file = Path(config.stack.run_dir) / "bench-baseline-config.json"
+    config_file.write_text(json.dumps(config.to_dict()))
+    process = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "benchmarks" / "baseline_fraud.py"),
+                                "--config-file", str(config_file), "--group", f"baseline-{uuid.uuid4()}",
+                                "--stop-after", str(expected)], cwd=PROJECT_ROOT)
+    return _Running(lambda: (process.terminate(), process.wait(30)))
+
+
+def _offered_load_step(config: Config, history, rate: float, seconds: int) -> dict:
+    bench = _bench_config(config)
+    frame = history.iloc[:int(rate * seconds)]
+    rest = FlinkRest(bench.flink.rest_url)
+    job_id = submit_job(bench, "fraud")
+    rest.wait_for_state(job_id, {"RUNNING"})
+    pids = {}
+    for service in all_services(bench):
+        status = service.status()
+        pids[service.name] = status.get("pid") or status.get("jobmanager_pid")
+        if service.name == "flink":
+            pids["jobmanager"] = status["jobmanager_pid"]
+            for i, pid in enumerate(status["taskmanager_pids"]):
+                pids[f"taskmanager-{i}" if i else "taskmanager"] = pid
+            pids.pop("flink")
+    try:
+        with ProcessSampler(pids) as sampler:
+            producer = threading.Thread(target=_publish, args=(bench, frame, rate, 5_000))
+            producer.start()
+            reader = consumer(bench, f"bench-{uuid.uuid4()}", isolation_level="read_uncommitted")
+            reader.subscribe([bench.topics.fraud_scores.name])
+            latencies, appended = [], []
+            deadline = time.monotonic() + seconds + 60
+            while len(latencies) < 0.98 * len(frame) and time.monotonic() < deadline:
+                for message in reader.consume(10_000, timeout=1.0):
+                    if message.error():
+                        continue
+                    score = json.loads(message.value())
+                    appended.append(message.timestamp()[1])
+                    latencies.append(message.timestamp()[1] - _epoch_ms(score["event_time"]))
+            reader.close()
+            producer.join()
+        redis_latencies = _redis_latencies(bench)
+    finally:
+        rest.cancel(job_id)
+        _drop(bench)
+    appended_sorted = np.sort(np.array(appended))
+    warm = appended_sorted[int(0.1 * len(appended_sorted)):] if len(appended_sorted) else appended_sorted
+    sustained = len(warm) / max((warm[-1] - warm[0]) / 1000, 1e-3) if len(warm) > 1 else 0.0
+    steady = np.array(latencies[int(0.1 * len(latencies)):]) if latencies else np.array([0])
+    return {"offered_eps": round(rate), "throughput_eps": round(sustained), "scored": len(latencies),
+            "sent": len(frame),
+            "latency_ms": _percentiles(steady), "redis_latency_ms": _percentiles(np.array(redis_latencies or [0])),
+            "processes": sampler.summary()}
+
+
+def _redis_latencies(config: Config) -> list[int]:
+    redis = redis_client(config)
+    latencies = []
+    for key in redis.scan_iter(f"{config.redis.key_prefix}fraud:customer:*", count=1000):
+        written, event_time = redis.hmget(key, "_written_ms", "event_time")
+        if written and event_time:
+            latencies.append(int(written) - _epoch_ms(event_time))
+    return latencies
+
+
+def _epoch_ms(text: str) -> int:
+    from schemas.validation import epoch_millis
+    return epoch_millis(text)
+
+
+def _percentiles(values: np.ndarray) -> dict:
+    return {f"p{q}": round(float(np.percentile(values, q)), 1) for q in (50, 90, 99)} | {"max": float(values.max())}
+
+
+def write_report(result: dict) -> Path:
+    """``docs/benchmarks/<date>-fraud.md`` with the charts beside it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    stem = f"{result['date']}-{result['job']}"
+    steps = result["steps"]
+    offered = [s["offered_eps"] for s in steps]
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4))
+    axes[0].plot(offered, [s["throughput_eps"] for s in steps], "o-", label="fraud job")
+    axes[0].plot(offered, offered, ":", color="grey", label="offered")
+    if result["baseline_eps"]:
+        axes[0].axhline(result["baseline_eps"], color="tab:red", linestyle="--", label="baseline maximum")
+    axes[0].axhline(result["throughput_eps"], color="tab:blue", linestyle="--", label="job maximum (backlog)")
+    axes[0].set(title="Throughput vs offered load", xlabel="offered events/s", ylabel="scored events/s")
+    axes[0].legend()
+    for q in ("p50", "p90", "p99"):
+        axes[1].plot(offered, [s["latency_ms"][q] for s in steps], "o-", label=f"event → score {q}")
+    axes[1].plot(offered, [s["redis_latency_ms"]["p99"] for s in steps], "s--", label="event → Redis p99")
+    axes[1].set(title="Latency", xlabel="offered events/s", ylabel="ms", yscale="log")
+    axes[1].legend()
+    names = [n for n in steps[-1]["processes"] if n != "total"]
+    axes[2].bar(names, [steps[-1]["processes"][n]["peak_rss_mb"] for n in names])
+    axes[2].set(title=f"Peak RSS at {offered[-1]} events/s", ylabel="MB")
+    axes[2].tick_params(axis="x", rotation=45)
+    figure.tight_layout()
+    chart = REPORT_DIR / f"{stem}.png"
+    figure.savefig(chart, dpi=90)
+    plt.close(figure)
+    lines = [f"# End-to-end benchmark: {result['job']} job, {result['date']}", "",
+             f"Machine: {result['cpus']} cores ({result['cpu_model']}), {result['memory_gb']} GB; "
+             f"versions {json.dumps(result['versions'])}.", "",
+             f"- Maximum throughput (backlog of {result['backlog_transactions']:,} transactions): "
+             f"**{result['throughput_eps']:,} events/s**",
+             f"- Baseline program (`benchmarks/baseline_fraud.py`), same data: {result['baseline_eps']} events/s; "
+             f"ratio **{result['ratio']}**",
+             f"- Latency at {result['latency_at_eps']:,} events/s (about half the maximum): event → score p50 "
+             f"{result['p50_latency_ms']} ms, p99 {result['p99_latency_ms']} ms; event → Redis p99 "
+             f"{result['redis_p99_latency_ms']} ms", "", f"![charts]({chart.name})", "",
+             "| offered events/s | sustained events/s | scored / sent | event→score p50 / p99 ms | event→Redis p99 ms | total peak RSS MB |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for s in steps:
+        lines.append(f"| {s['offered_eps']:,} | {s['throughput_eps']:,} | {s['scored']:,} / {s['sent']:,} | "
+                     f"{s['latency_ms']['p50']} / {s['latency_ms']['p99']} | {s['redis_latency_ms']['p99']} | "
+                     f"{s['processes']['total']['peak_rss_mb']:,} |")
+    lines += ["", "Per process at the highest step (peak RSS MB, CPU cores):", ""]
+    lines += [f"- {name}: {p['peak_rss_mb']} MB, {p.get('cpu_cores', '-')} cores"
+              for name, p in steps[-1]["processes"].items()]
+    lines += ["", f"Reproduce: `streamscore bench e2e --job fraud --json`", "",
+              "```json", json.dumps({k: v for k, v in result.items() if k != "steps"}, indent=2), "```", ""]
+    path = REPORT_DIR / f"{stem}.md"
+    path.write_text("\n".join(lines))
+    return path
