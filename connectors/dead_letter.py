@@ -33,11 +33,13 @@ def dead_letters(source: str, stage: str, error: str, where: str, topic: str = "
     """The dead-letter rows of ``source``: those that match ``where``, with their reason.
 
     ``source`` must have ``kafka_key, payload, kafka_partition, kafka_offset`` and the columns
-    named by ``error`` and ``topic`` (SQL expressions).
+    named by ``error`` and ``topic`` (SQL expressions). Each row is counted by stage and reason
+    (metric ``dead_letters``; the job registers ``count_dead_letter``).
     """
     if stage not in STAGES:
         raise ValueError(f"unknown dead-letter stage {stage}")
-    return (f"SELECT kafka_key, 1, {topic}, kafka_partition, kafka_offset, '{stage}', {error}, "
+    return (f"SELECT kafka_key, 1, {topic}, kafka_partition, kafka_offset, '{stage}', "
+            f"count_dead_letter('{stage}', {error}), "
             f"TO_BASE64(payload), {NOW_ISO}, CURRENT_TIMESTAMP FROM {source} WHERE {where}")
 
 

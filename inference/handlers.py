@@ -30,6 +30,8 @@ class PreparedBatch:
     inputs: dict[str, np.ndarray]
     valid: np.ndarray  # bool per input row
     reasons: np.ndarray  # object per input row: None, or "<code>: <detail>"
+    # Input row i is the order[i]-th valid row (None: in order); results come back in input order.
+    order: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -79,6 +81,9 @@ class TabularHandler:
                   for name, columns_of, dtype in self.groups}
         return PreparedBatch(inputs, valid, reasons)
 
+    def trim(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return inputs
+
     def results(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         probabilities = outputs[self.probability_output]
         if isinstance(probabilities, list):  # ZipMap output: a list of {class: probability}
@@ -106,22 +111,34 @@ class TextHandler:
         self.input_names = [i["name"] for i in metadata["inputs"]]
         self.tokenizer = Tokenizer.from_file(str(model.path / metadata["tokenizer"]))
         self.tokenizer.enable_truncation(self.max_length)
-        self.tokenizer.enable_padding(pad_id=metadata.get("pad_id", 0))
+        self.tokenizer.no_padding()
+        self.pad_id = metadata.get("pad_id", 0)
         self.result_columns = (*self.labels, "label")
 
     def prepare(self, columns: list[pd.Series]) -> PreparedBatch:
+        """Token ids sorted by length, so each chunk of the batch pads only to its own longest text."""
         texts = columns[0]
         present = texts.notna().to_numpy()
         stripped = texts.where(present, "").astype(str).str.strip()
         valid = present & (stripped.str.len() > 0).to_numpy()
         reasons = np.where(valid, None, "empty_text: nothing to score after cleaning").astype(object)
         encodings = self.tokenizer.encode_batch(stripped[valid].tolist()) if valid.any() else []
-        ids = np.array([e.ids for e in encodings], dtype=np.int64).reshape(len(encodings), -1)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(len(encodings), -1)
+        lengths = np.array([len(e.ids) for e in encodings], dtype=np.int64)
+        order = np.argsort(lengths, kind="stable")
+        ids = np.full((len(encodings), int(lengths.max(initial=1))), self.pad_id, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, index in enumerate(order):
+            ids[row, :lengths[index]] = encodings[index].ids
+            mask[row, :lengths[index]] = 1
         inputs = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             inputs["token_type_ids"] = np.zeros_like(ids)
-        return PreparedBatch({k: v for k, v in inputs.items() if k in self.input_names}, valid, reasons)
+        return PreparedBatch({k: v for k, v in inputs.items() if k in self.input_names}, valid, reasons, order)
+
+    def trim(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A chunk's inputs without the padding columns no row of the chunk needs."""
+        width = int(inputs["attention_mask"].sum(axis=1).max(initial=1))
+        return {name: value[:, :width] for name, value in inputs.items()}
 
     def results(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         logits = np.asarray(outputs[self.logits_output], dtype=np.float64)

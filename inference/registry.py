@@ -47,9 +47,14 @@ class ModelVersion:
     path: Path
     metadata: dict
 
-    def file(self, variant: str = "fp32") -> Path:
+    def resolve_variant(self, variant: str = "auto") -> str:
+        """``auto`` is the variant the model declares as its default (``default_variant``), else fp32."""
+        return self.metadata.get("default_variant", "fp32") if variant == "auto" else variant
+
+    def file(self, variant: str = "auto") -> Path:
+        variant = self.resolve_variant(variant)
         if variant not in VARIANT_FILES:
-            raise RegistryError(f"unknown model variant {variant!r} (fp32, fp16, int8)")
+            raise RegistryError(f"unknown model variant {variant!r} (auto, fp32, fp16, int8)")
         path = self.path / VARIANT_FILES[variant]
         if not path.exists():
             raise RegistryError(f"{self.name} version {self.version} has no {variant} variant")
@@ -104,14 +109,14 @@ class ModelRegistry:
         Args:
             name: model name.
             files: variant (``fp32``, ``fp16``, ``int8``) to ONNX file, plus any extra files
-                (e.g. ``tokenizer.json``) under their own names; ``fp32`` is required.
+                (e.g. ``tokenizer.json``) under their own names; at least one variant.
             metadata: signature, features, preprocessing, training data and metrics.
 
         Returns:
             The new version (the next integer).
         """
-        if "fp32" not in files:
-            raise RegistryError("a model version needs its fp32 model file")
+        if not set(files) & set(VARIANT_FILES):
+            raise RegistryError(f"a model version needs a model file ({', '.join(VARIANT_FILES)})")
         existing = self.versions(name)
         version = str(int(existing[-1]) + 1 if existing else 1)
         staging = self.root / name / f".{version}.staging"

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ScorerSettings:
     runner: RunnerSettings = RunnerSettings()
-    variant: str = "fp32"
+    variant: str = "auto"
     # Rows per model call; the model's metadata may declare a better one (best_batch_size).
     max_batch_size: int = 1024
     # Pad the last chunk to a full batch: worth it where shapes are compiled (TensorRT, CUDA
@@ -105,6 +105,10 @@ class BatchScorer:
         return self._active.model
 
     @property
+    def variant(self) -> str:
+        return self._active.model.resolve_variant(self.settings.variant)
+
+    @property
     def result_columns(self) -> tuple[str, ...]:
         return (*self._active.handler.result_columns, "model_version", "error")
 
@@ -162,6 +166,10 @@ class BatchScorer:
         if prepared.rows:
             try:
                 scored = self._run(active, prepared)
+                if prepared.order is not None:
+                    unsorted = np.empty_like(prepared.order)
+                    unsorted[prepared.order] = np.arange(len(prepared.order))
+                    scored = {column: values[unsorted] for column, values in scored.items()}
                 for column, values in scored.items():
                     if values.dtype.kind == "f":
                         results[column] = np.full(n, np.nan)
@@ -185,6 +193,7 @@ class BatchScorer:
 
     def _run_chunk(self, loaded: _Loaded, inputs: dict[str, np.ndarray],
                    pad_to: int | None = None, record: bool = True) -> dict[str, np.ndarray]:
+        inputs = loaded.handler.trim(inputs)
         rows = len(next(iter(inputs.values())))
         if self.settings.pad_batches and pad_to and rows < pad_to:
             inputs = {k: np.concatenate([v, np.repeat(v[:1], pad_to - rows, axis=0)]) for k, v in inputs.items()}

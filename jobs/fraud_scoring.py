@@ -35,7 +35,8 @@ def main() -> None:
     config, t_env = job.config, job.table_env
     topics = config.topics
     t_env.get_config().set("table.exec.state.ttl", f"{config.fraud.state_ttl_days} d")
-    register(t_env, "validate_fraud_event", "terminal_risk_features", "customer_spend_features")
+    register(t_env, "validate_fraud_event", "terminal_risk_features", "customer_spend_features",
+             "count_dead_letter")
     pass_schemas(t_env, {topics.transactions.name: "transactions", topics.fraud_labels.name: "fraud-labels"})
     set_job_parameters(t_env, {"streamscore.fraud.label-delay-ms": str(config.fraud.label_delay_days * 86_400_000)})
     t_env.create_temporary_function("score_fraud", model_function(config.fraud.model, config))
@@ -47,9 +48,8 @@ def main() -> None:
     # 2. validate
     t_env.create_temporary_view("events_checked", t_env.sql_query("""
         SELECT kafka_key, payload, kafka_topic, kafka_partition, kafka_offset, rowtime,
-               CASE WHEN rowtime <= CURRENT_WATERMARK(rowtime)
-                    THEN 'late_event: event time ' || CAST(rowtime AS STRING) || ' is behind the watermark'
-                    ELSE v.error END AS error,
+               COALESCE(v.error, CASE WHEN rowtime <= CURRENT_WATERMARK(rowtime)
+                    THEN 'late_event: event time ' || CAST(rowtime AS STRING) || ' is behind the watermark' END) AS error,
                v.kind, v.transaction_id, v.customer_id, v.terminal_id, v.amount, v.tx_time_ms, v.is_fraud,
                v.event_time
         FROM (SELECT *, validate_fraud_event(kafka_topic, payload, rowtime) AS v FROM events_raw)"""))

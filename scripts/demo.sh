@@ -11,10 +11,12 @@ say "starting the local stack"
 $BIN/streamscore stack up
 
 say "models (built once, reproducibly, then kept)"
-$BIN/streamscore models build fraud --if-missing
+$BIN/streamscore models build --if-missing
 
-say "submitting the fraud job"
-if job_running fraud; then echo "fraud is already running"; else $BIN/streamscore job submit fraud; fi
+say "submitting the fraud and sentiment jobs"
+for job in fraud sentiment; do
+  if job_running $job; then echo "$job is already running"; else $BIN/streamscore job submit $job; fi
+done
 
 if [ "$($BIN/streamscore topic count fraud-scores)" -eq 0 ]; then
   say "replaying 30 days of simulated card transactions (and their fraud labels, 7 days later)"
@@ -33,10 +35,18 @@ else
   say "traffic was replayed before; showing the current state"
 fi
 
+if [ "$($BIN/streamscore topic count sentiment-scores)" -eq 0 ]; then
+  say "replaying the last 6 minutes of financial news, with a burst of negative news about one company"
+  $BIN/streamscore produce news --scenario spike --count 3000 --event-rate 10
+  echo "news keeps flowing live at 10 documents/s for 2 minutes, so the last windows close..."
+  $BIN/streamscore produce news --count 1200 --rate 10 --seed 8 >/dev/null
+fi
+
 say "results"
 $BIN/python - <<'PY'
 from streaming.config import load_config
-from connectors.kafka import count_messages
+import json
+from connectors.kafka import count_messages, read_topic
 from connectors.redis import client
 config = load_config()
 redis = client(config)
@@ -44,8 +54,18 @@ keys = sorted(redis.scan_iter(f"{config.redis.key_prefix}fraud:customer:*", coun
 print(f"Redis: {len(keys)} customers with a latest score, for example:")
 for key in keys[:5]:
     print(f"  HGETALL {key} -> {redis.hgetall(key)}")
-for topic in (config.topics.fraud_scores, config.topics.fraud_alerts, config.topics.dead_letter):
+for topic in (config.topics.fraud_scores, config.topics.fraud_alerts, config.topics.sentiment_scores,
+              config.topics.sentiment_alerts, config.topics.dead_letter):
     print(f"Kafka {topic.name}: {count_messages(config, topic.name)} messages")
+print("Latest entity aggregates (sentiment:entity:*):")
+for key in sorted(redis.scan_iter(f"{config.redis.key_prefix}sentiment:entity:*", count=1000)):
+    entity = redis.hgetall(key)
+    print(f"  {key.split(':')[-1]:8} window ending {entity['window_end']}: {entity['count']:>4} documents, "
+          f"negative share {float(entity['negative_share']):.2f}, mean P(negative) {float(entity['mean_negative']):.2f}")
+print("Sentiment alerts:")
+for message in read_topic(config, config.topics.sentiment_alerts.name, idle_timeout_s=2):
+    alert = json.loads(message.value())
+    print(f"  {alert['entity']} {alert['window_start']}..{alert['window_end']}: {alert['reason']}")
 PY
 
 say "where to look"
@@ -55,8 +75,8 @@ cat <<TXT
   Flink UI     http://127.0.0.1:8081          (jobs, back-pressure, checkpoints)
   Prometheus   http://127.0.0.1:9090
   Grafana      import deploy/grafana/dashboards/*.json (see README, "Dashboards")
-  Kafka        streamscore topic count fraud-alerts
-  Redis        redis-cli HGETALL fraud:customer:<id>
+  Kafka        streamscore topic count fraud-alerts   (and sentiment-alerts, dead-letter)
+  Redis        redis-cli HGETALL fraud:customer:<id>   ·   HGETALL sentiment:entity:NOKIA
   Logs         .run/logs/
   Stop         make down
 TXT

@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from streaming.config import Config, load_config
 from streaming.errors import UserError
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _job_commands(commands)
     _model_commands(commands)
     _fraud_commands(commands)
+    _sentiment_commands(commands)
     _bench_commands(commands)
     return parser
 
@@ -147,9 +149,14 @@ def _produce_commands(commands) -> None:
     tx.add_argument("--no-labels", action="store_true", help="publish transactions only")
     news = _command(produce, "news", _produce_news, "news and posts for the sentiment job")
     news.add_argument("--from", dest="source", metavar="PATH",
-                      help="CSV file with a text column (and optionally entity, label)")
+                      help="CSV file with a text column (and optionally entity, source, url, label); "
+                           "default: built-in financial headlines about the companies in sentiment.entities_file")
     news.add_argument("--count", type=_positive_int, help="stop after this many documents")
-    news.add_argument("--rate", type=_positive_float, metavar="EPS", help="documents per second")
+    news.add_argument("--rate", type=_positive_float, metavar="EPS",
+                      help="send live at this many documents per second, each stamped with its send time")
+    news.add_argument("--event-rate", type=_positive_float, default=10.0, metavar="EPS",
+                      help="without --rate: replay the recent past at this many documents per second of "
+                           "event time, ending now (default 10)")
     news.add_argument("--scenario", choices=["steady", "spike"], default="steady",
                       help="steady traffic, or steady traffic then a burst of negative news about one entity")
     news.add_argument("--seed", type=int, default=7, help="seed for ids, entities and timing")
@@ -241,11 +248,16 @@ def _model_commands(commands) -> None:
     build.add_argument("which", nargs="?", choices=["fraud", "sentiment"], help="default: both")
     build.add_argument("--data", metavar="PATH",
                        help="fraud: train on a labelled file in the handbook's raw format instead of the "
-                            "simulator (daily pickles, .csv or .parquet; pickles run code, name only files you trust)")
+                            "simulator (daily pickles, .csv or .parquet; pickles run code, name only files you "
+                            "trust); sentiment: a label,text CSV (default ../shared/data/phrasebank/train.csv)")
     build.add_argument("--train-start", metavar="DATE", help="fraud: first day of the training week (default 2018-07-25)")
     build.add_argument("--select", action="store_true",
                        help="fraud: repeat the prequential model selection and record its choice")
-    build.add_argument("--if-missing", action="store_true", help="only build models that have no serving version")
+    build.add_argument("--shipped", action="store_true",
+                       help="sentiment: publish the model shipped in inference/models/sentiment instead of training "
+                            "(training needs the sentiment-train extra and about an hour on 2 cores)")
+    build.add_argument("--if-missing", action="store_true",
+                       help="only build models that have no serving version (sentiment: the shipped one)")
 
 
 def _models_build(args, config):
@@ -263,9 +275,12 @@ def _models_build(args, config):
         if which == "fraud":
             from inference.training.fraud import build_fraud_model
             version = build_fraud_model(config, data=args.data, train_start=args.train_start, select=args.select)
+        elif args.shipped or args.if_missing:
+            from inference.training.sentiment import install_shipped_model
+            version = install_shipped_model(config)
         else:
             from inference.training.sentiment import build_sentiment_model
-            version = build_sentiment_model(config)
+            version = build_sentiment_model(config, data=args.data)
         metrics = registry.load(name, version).metadata.get("metrics", {})
         print(f"{which}: published {name}:{version} and made it the serving version; metrics {json.dumps(metrics)}")
 
@@ -287,6 +302,21 @@ def _fraud_evaluate(args, config):
     print(json.dumps(evaluate_fraud(config, args.data, args.train_start)))
 
 
+# --- sentiment -----------------------------------------------------------------------------------
+
+def _sentiment_commands(commands) -> None:
+    sentiment = _group(commands, "sentiment", "sentiment model evaluation")
+    evaluate = _command(sentiment, "evaluate", _sentiment_evaluate,
+                        "score a label,text CSV with the serving sentiment model; JSON with accuracy, macro_f1, "
+                        "per-class figures")
+    evaluate.add_argument("--data", required=True, metavar="CSV", help="labels negative, neutral, positive")
+
+
+def _sentiment_evaluate(args, config):
+    from sentiment.evaluation import evaluate_csv
+    print(json.dumps(evaluate_csv(config, Path(args.data))))
+
+
 # --- benchmarks ----------------------------------------------------------------------------------
 
 def _bench_commands(commands) -> None:
@@ -302,7 +332,7 @@ def _bench_commands(commands) -> None:
     inference.add_argument("--json", action="store_true")
     e2e = _command(bench, "e2e", _bench_e2e, "a job end to end on the local stack, against a baseline program")
     e2e.add_argument("--job", choices=["fraud", "sentiment"], required=True)
-    e2e.add_argument("--no-baseline", action="store_true", help="skip the baseline program")
+    e2e.add_argument("--no-baseline", action="store_true", help="fraud: skip the baseline program")
     e2e.add_argument("--json", action="store_true")
 
 
@@ -313,10 +343,12 @@ def _bench_inference(args, config):
 
 
 def _bench_e2e(args, config):
-    if args.job != "fraud":
-        raise UserError("bench e2e --job sentiment is not available yet")
-    from streaming.bench.e2e import bench_e2e_fraud
-    result = bench_e2e_fraud(config, baseline=not args.no_baseline)
+    if args.job == "sentiment":
+        from streaming.bench.e2e_sentiment import bench_e2e_sentiment
+        result = bench_e2e_sentiment(config)
+    else:
+        from streaming.bench.e2e import bench_e2e_fraud
+        result = bench_e2e_fraud(config, baseline=not args.no_baseline)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items() if k != "steps"))
 
 

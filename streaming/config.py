@@ -129,7 +129,8 @@ class InferenceConfig:
 
     registry_dir: str = str(PROJECT_ROOT / "models")
     device: str = "auto"  # auto | cuda | tensorrt | cpu
-    variant: str = "fp32"  # fp32 | fp16 | int8 (the registry version must ship it)
+    # auto (the model's own default: fp32 for fraud, int8 for sentiment) | fp32 | fp16 | int8
+    variant: str = "auto"
     # Rows per Arrow batch handed to the operator, and the longest a partial batch waits
     # (Flink's python.fn-execution.arrow.batch.size and bundle.time).
     max_batch_size: int = 1024
@@ -158,14 +159,24 @@ class FraudConfig:
 @dataclass(frozen=True)
 class SentimentConfig:
     model: str = "sentiment"
+    # Per-entity tumbling windows of event time.
     window_s: int = 60
+    # A text repeated within this much event time is a duplicate (scored once).
     dedup_horizon_s: int = 3600
+    # Cleaned texts are cut at a word boundary before this many characters.
     max_text_chars: int = 1000
+    # Company names and aliases -> entity ids, for events without an `entity` field.
+    entities_file: str = str(PROJECT_ROOT / "deploy" / "entities.json")
+    # The entity of a text that names none; scored, but not aggregated or alerted on.
+    unresolved_entity: str = "unresolved"
+    # Spike detection per entity: a window with at least min_window_count documents alerts when
+    # its negative share exceeds the EWMA baseline of at least min_baseline_windows earlier
+    # windows by spike_sigmas deviations and by min_negative_share_jump.
     min_window_count: int = 5
+    min_baseline_windows: int = 3
     baseline_alpha: float = 0.3
     spike_sigmas: float = 3.0
     min_negative_share_jump: float = 0.3
-    entities_file: str = str(PROJECT_ROOT / "deploy" / "entities.json")
 
 
 @dataclass(frozen=True)

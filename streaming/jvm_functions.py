@@ -17,6 +17,10 @@ FUNCTIONS = {
     "validate_fraud_event": "io.streamscore.flink.functions.ValidateFraudEvent",
     "terminal_risk_features": "io.streamscore.flink.features.TerminalRiskFeatures",
     "customer_spend_features": "io.streamscore.flink.features.CustomerSpendFeatures",
+    "count_dead_letter": "io.streamscore.flink.functions.CountDeadLetter",
+    "prepare_news_event": "io.streamscore.flink.sentiment.PrepareNewsEvent",
+    "deduplicate_texts": "io.streamscore.flink.sentiment.DeduplicateTexts",
+    "spike_detector": "io.streamscore.flink.sentiment.SpikeDetector",
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from connectors.kafka import check_reachable, ensure_topics, producer
-from fraud.events import EventChunk
+from fraud.events import EventChunk, iso_strings
 from streaming.config import Config
 from streaming.errors import ServiceUnavailable, UserError
 
@@ -193,15 +193,35 @@ def _hold_until_due(chunks: Iterable[EventChunk]) -> Iterable[EventChunk]:
 
 
 def produce_news(config: Config, args: Namespace) -> Publisher:
-    """``produce news``: documents from a CSV with a ``text`` column, stamped as they are sent."""
-    from sentiment.news import news_chunks, read_news_csv
+    """``produce news``: a CSV's texts or built-in headlines, steady or with a negative spike.
+
+    With ``--rate`` the documents are sent live, each stamped with its send time. Without it they
+    are a replay of the recent past: event times ``--event-rate`` per second, ending now, sent as
+    fast as Kafka takes them.
+    """
+    import numpy as np
+
+    from sentiment.news import news_chunks, read_entities, read_news_csv, spike_scenario, steady_scenario
 
     check_reachable(config)
     ensure_topics(config, [config.topics.news])
-    if not args.source:
-        raise UserError("produce news needs --from CSV (a file with a text column)")
-    documents = read_news_csv(Path(args.source))
-    if args.count:
-        documents = documents.iloc[:args.count]
-    chunks = news_chunks(documents, config.topics.news.name, seed=args.seed, rate=args.rate)
-    return publish(config, chunks, args.rate, len(documents), "documents", config.topics.news.name)
+    entities = read_entities(Path(config.sentiment.entities_file))
+    pool = read_news_csv(Path(args.source)) if args.source else None
+    count = args.count or (len(pool) if pool is not None and args.scenario == "steady" else 3000)
+    event_rate = args.rate or args.event_rate
+    now_ms = int(time.time() * 1000)
+    start_ms = now_ms if args.rate else now_ms - int(count * 1000 / event_rate)
+    if args.scenario == "spike":
+        plan = spike_scenario(entities, count, args.seed, event_rate, start_ms, config.sentiment.window_s, pool=pool)
+    else:
+        plan = steady_scenario(entities, count, args.seed, event_rate, start_ms, pool=pool)
+    chunks = news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=args.seed)
+    if args.rate:
+        chunks = _hold_until_due(chunks)
+    publisher = publish(config, chunks, args.rate, len(plan.documents), "documents", config.topics.news.name)
+    if plan.burst_entity:
+        burst = plan.documents["entity"].eq(plan.burst_entity) & plan.documents["label"].eq("negative")
+        first = iso_strings(np.array([plan.times_ms[burst.to_numpy()].min()]))[0]
+        print(f"spike: negative news about {plan.burst_entity} from {first} "
+              f"({int(burst.sum())} negative documents about it in all)")
+    return publisher

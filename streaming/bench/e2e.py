@@ -70,19 +70,19 @@ def bench_e2e_fraud(config: Config, backlog_days: int = 60, step_seconds: int = 
     return result
 
 
-def _bench_config(config: Config) -> Config:
+def bench_topics(config: Config, scores: str = "fraud_scores") -> Config:
     """Fresh topics for one measurement; scores are stamped when the broker appends them."""
     suffix = f"bench-{uuid.uuid4().hex[:8]}"
     renamed = {f.name: dataclasses.replace(getattr(config.topics, f.name), name=f"{getattr(config.topics, f.name).name}.{suffix}")
                for f in dataclasses.fields(TopicsConfig)}
-    renamed["fraud_scores"] = dataclasses.replace(renamed["fraud_scores"], timestamp_type="LogAppendTime")
+    renamed[scores] = dataclasses.replace(renamed[scores], timestamp_type="LogAppendTime")
     bench = dataclasses.replace(config, topics=TopicsConfig(**renamed),
                                 redis=dataclasses.replace(config.redis, key_prefix=f"{suffix}:"))
     ensure_topics(bench)
     return bench
 
 
-def _drop(config: Config) -> None:
+def drop_bench(config: Config) -> None:
     admin_client(config).delete_topics([t.name for t in config.topics.all()])
     redis = redis_client(config)
     for key in redis.scan_iter(f"{config.redis.key_prefix}*", count=1000):
@@ -103,11 +103,12 @@ def _publish(config: Config, frame, rate: float | None = None, live_delay_ms: in
             publisher.send(chunk)
 
 
-def _score_times(config: Config, expected: int, quiet_s: float = 20, timeout_s: float = 1800) -> np.ndarray:
+def score_times(config: Config, expected: int, quiet_s: float = 20, timeout_s: float = 1800,
+                 topic: str | None = None) -> np.ndarray:
     """Append times (ms) of the scores, read uncommitted as they are written, until all are there
     or none came for ``quiet_s`` (the job keeps the newest transactions until event time passes)."""
     reader = consumer(config, f"bench-{uuid.uuid4()}", isolation_level="read_uncommitted")
-    reader.subscribe([config.topics.fraud_scores.name])
+    reader.subscribe([topic or config.topics.fraud_scores.name])
     times: list[int] = []
     deadline, last = time.monotonic() + timeout_s, time.monotonic()
     try:
@@ -122,11 +123,11 @@ def _score_times(config: Config, expected: int, quiet_s: float = 20, timeout_s: 
 
 
 def _max_throughput(config: Config, history, run) -> dict:
-    bench = _bench_config(config)
+    bench = bench_topics(config)
     try:
         _publish(bench, history)
         started = run(bench, len(history))
-        times = _score_times(bench, len(history))
+        times = score_times(bench, len(history))
         started.stop()
         if len(times) < 0.8 * len(history):
             raise RuntimeError(f"only {len(times)} of {len(history)} transactions were scored")
@@ -135,7 +136,7 @@ def _max_throughput(config: Config, history, run) -> dict:
         scored = int(0.6 * len(times))
         return {"events_per_s": scored / max((hi - lo) / 1000, 1e-3)}
     finally:
-        _drop(bench)
+        drop_bench(bench)
 
 
 class _Running:
@@ -159,22 +160,13 @@ def _run_baseline(config: Config, expected: int) -> _Running:
 
 
 def _offered_load_step(config: Config, history, rate: float, seconds: int) -> dict:
-    bench = _bench_config(config)
+    bench = bench_topics(config)
     frame = history.iloc[:int(rate * seconds)]
     rest = FlinkRest(bench.flink.rest_url)
     job_id = submit_job(bench, "fraud")
     rest.wait_for_state(job_id, {"RUNNING"})
-    pids = {}
-    for service in all_services(bench):
-        status = service.status()
-        pids[service.name] = status.get("pid") or status.get("jobmanager_pid")
-        if service.name == "flink":
-            pids["jobmanager"] = status["jobmanager_pid"]
-            for i, pid in enumerate(status["taskmanager_pids"]):
-                pids[f"taskmanager-{i}" if i else "taskmanager"] = pid
-            pids.pop("flink")
     try:
-        with ProcessSampler(pids) as sampler:
+        with ProcessSampler(stack_pids(bench)) as sampler:
             producer = threading.Thread(target=_publish, args=(bench, frame, rate, 5_000))
             producer.start()
             reader = consumer(bench, f"bench-{uuid.uuid4()}", isolation_level="read_uncommitted")
@@ -193,15 +185,29 @@ def _offered_load_step(config: Config, history, rate: float, seconds: int) -> di
         redis_latencies = _redis_latencies(bench)
     finally:
         rest.cancel(job_id)
-        _drop(bench)
+        drop_bench(bench)
     appended_sorted = np.sort(np.array(appended))
     warm = appended_sorted[int(0.1 * len(appended_sorted)):] if len(appended_sorted) else appended_sorted
     sustained = len(warm) / max((warm[-1] - warm[0]) / 1000, 1e-3) if len(warm) > 1 else 0.0
     steady = np.array(latencies[int(0.1 * len(latencies)):]) if latencies else np.array([0])
     return {"offered_eps": round(rate), "throughput_eps": round(sustained), "scored": len(latencies),
             "sent": len(frame),
-            "latency_ms": _percentiles(steady), "redis_latency_ms": _percentiles(np.array(redis_latencies or [0])),
+            "latency_ms": percentiles(steady), "redis_latency_ms": percentiles(np.array(redis_latencies or [0])),
             "processes": sampler.summary()}
+
+
+def stack_pids(config: Config) -> dict[str, int]:
+    """The pid of every process of the local stack, by name (jobmanager, taskmanager, kafka, ...)."""
+    pids = {}
+    for service in all_services(config):
+        status = service.status()
+        if service.name == "flink":
+            pids["jobmanager"] = status["jobmanager_pid"]
+            for i, pid in enumerate(status["taskmanager_pids"]):
+                pids[f"taskmanager-{i}" if i else "taskmanager"] = pid
+        else:
+            pids[service.name] = status.get("pid")
+    return pids
 
 
 def _redis_latencies(config: Config) -> list[int]:
@@ -219,7 +225,7 @@ def _epoch_ms(text: str) -> int:
     return epoch_millis(text)
 
 
-def _percentiles(values: np.ndarray) -> dict:
+def percentiles(values: np.ndarray) -> dict:
     return {f"p{q}": round(float(np.percentile(values, q)), 1) for q in (50, 90, 99)} | {"max": float(values.max())}
 
 

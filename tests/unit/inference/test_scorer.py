@@ -79,6 +79,18 @@ def test_text_pipeline_tokenizes_scores_and_labels(registry, tmp_path):
     assert out["error"].tolist()[3:] == ["empty_text: nothing to score after cleaning"] * 2
 
 
+def test_texts_of_different_lengths_come_back_in_their_order_and_score_as_alone(registry, tmp_path):
+    publish_text(registry, "text", tmp_path)
+    scorer = scorer_for(registry, "text", max_batch_size=2)
+    texts = ["the shares fell and the loss fell", "profit rose", "", "loss", "the shares rose the shares"]
+    together = scorer.score([pd.Series(texts)])
+    alone = pd.concat([scorer.score([pd.Series([t])]) for t in texts if t], ignore_index=True)
+    scored = together.drop(index=2).reset_index(drop=True)
+    assert together["label"].isna().tolist() == [False, False, True, False, False]
+    assert scored["label"].tolist() == alone["label"].tolist() == ["negative", "positive", "negative", "positive"]
+    np.testing.assert_allclose(scored["positive"].astype(float), alone["positive"].astype(float), rtol=1e-6)
+
+
 def test_hot_swap_happens_between_batches_and_tags_each_row(registry, tmp_path):
     publish_tabular(registry, "m", logistic_model(tmp_path / "1.onnx", [1.0]), ["a"])
     metrics = RollingMetrics()

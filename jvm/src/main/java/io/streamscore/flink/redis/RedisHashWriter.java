@@ -37,13 +37,17 @@ public class RedisHashWriter implements SinkWriter<RowData> {
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisHashWriter.class);
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z0-9_]+)}");
-    /** KEYS[1] the hash; ARGV: version, secondary version, ttl seconds, then field/value pairs. */
+    /**
+     * KEYS[1] the hash; ARGV: version, secondary version, ttl seconds, then field/value pairs. An
+     * equal version is the same event replayed after a restart: it is skipped, so a replay writes
+     * nothing at all (not even {@code _written_ms}).
+     */
     static final String NEWER_WINS = String.join("\n",
             "local v = redis.call('HMGET', KEYS[1], '_version', '_version2')",
             "local new, new2 = tonumber(ARGV[1]), tonumber(ARGV[2])",
             "if v[1] then",
             "  local old, old2 = tonumber(v[1]), tonumber(v[2] or '-1')",
-            "  if old > new or (old == new and old2 > new2) then return 0 end",
+            "  if old > new or (old == new and old2 >= new2) then return 0 end",
             "end",
             "local now = redis.call('TIME')",
             "local written = now[1] * 1000 + math.floor(now[2] / 1000)",

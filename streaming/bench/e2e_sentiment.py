@@ -1,0 +1,182 @@
+"""``streamscore bench e2e --job sentiment``: the sentiment job on the local stack, next to bare
+ONNX Runtime on the same model and batch size.
+
+1. **Maximum throughput.** A backlog of built-in headlines is produced first; the job drains it.
+   The rate is taken between 20% and 80% of the scores, from their append times
+   (``sentiment-scores`` uses LogAppendTime), so start-up is not counted.
+2. **Bare ONNX Runtime**: the same texts through the serving model's tokenizer and ONNX file in
+   one Python loop (batches of the model's batch size, sorted by length, every core for ORT): the
+   ceiling for this model on this machine, without Kafka, Flink or Arrow.
+3. **Latency**: live traffic (event time = send time) at half the job's maximum; event → score
+   (append time − event time) and event → Redis (the sink's write time − event time).
+
+Results: JSON (CONTRACT.md keys) and ``docs/benchmarks/<date>-sentiment.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from connectors.kafka import consumer
+from connectors.redis import client as redis_client
+from inference.registry import ModelRegistry
+from schemas.validation import epoch_millis
+from sentiment.news import news_chunks, read_entities, steady_scenario
+from streaming.bench.e2e import REPORT_DIR, bench_topics, drop_bench, score_times, percentiles, stack_pids
+from streaming.bench.machine import machine_info
+from streaming.bench.processes import ProcessSampler
+from streaming.config import Config
+from streaming.flink_client import FlinkRest, submit_job
+from streaming.producers import Publisher
+
+
+def bench_e2e_sentiment(config: Config, documents: int = 6000, step_seconds: int = 30) -> dict:
+    entities = read_entities(Path(config.sentiment.entities_file))
+    backlog = steady_scenario(entities, documents, seed=3, event_rate=50,
+                              start_ms=int(time.time() * 1000) - documents * 20)
+    flink = _max_throughput(config, backlog)
+    bare = bare_onnx_runtime(config, backlog.documents["text"].tolist())
+    live = _latency_step(config, entities, 0.5 * flink, step_seconds)
+    result = {
+        "benchmark": "e2e",
+        "job": "sentiment",
+        "throughput_eps": round(flink, 1),
+        "baseline_eps": round(bare["documents_per_s"], 1),
+        "baseline": "bare ONNX Runtime, same model file, tokenizer and batch size, all cores, one process",
+        "ratio": round(flink / bare["documents_per_s"], 3),
+        "p50_latency_ms": live["latency_ms"]["p50"],
+        "p99_latency_ms": live["latency_ms"]["p99"],
+        "latency_at_eps": live["offered_eps"],
+        "redis_p99_latency_ms": live["redis_latency_ms"]["p99"],
+        "peak_rss_mb": live["processes"],
+        "live": live,
+        "bare": bare,
+        "backlog_documents": documents,
+        **machine_info(),
+    }
+    result["report"] = str(write_report(result))
+    return result
+
+
+def _publish(config: Config, plan, rate: float | None = None) -> None:
+    chunks = news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=0, chunk_size=200)
+    with Publisher(config, rate=rate, progress=False) as publisher:
+        for chunk in chunks:
+            wait = chunk.timestamps[-1] / 1000 - time.time()
+            if rate and wait > 0:
+                time.sleep(wait)
+            publisher.send(chunk)
+
+
+def _max_throughput(config: Config, backlog) -> float:
+    bench = bench_topics(config, scores="sentiment_scores")
+    rest = FlinkRest(bench.flink.rest_url)
+    try:
+        _publish(bench, backlog)
+        job_id = submit_job(bench, "sentiment")
+        times = score_times(bench, len(backlog.documents), quiet_s=30, topic=bench.topics.sentiment_scores.name)
+        rest.cancel(job_id)
+        if len(times) < 0.8 * len(backlog.documents):
+            raise RuntimeError(f"only {len(times)} of {len(backlog.documents)} documents were scored")
+        lo, hi = times[int(0.2 * len(times))], times[int(0.8 * len(times))]
+        return int(0.6 * len(times)) / max((hi - lo) / 1000, 1e-3)
+    finally:
+        drop_bench(bench)
+
+
+def bare_onnx_runtime(config: Config, texts: list[str], runs: int = 3) -> dict:
+    """Documents/s of tokenizer + ``session.run`` alone: median of ``runs`` passes over ``texts``."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    model = ModelRegistry(config.inference.registry_dir).load(config.sentiment.model)
+    batch = int(model.metadata.get("best_batch_size", 32))
+    tokenizer = Tokenizer.from_file(str(model.path / model.metadata["tokenizer"]))
+    tokenizer.enable_truncation(model.metadata["max_length"])
+    tokenizer.enable_padding(pad_id=model.metadata.get("pad_id", 0))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count()
+    session = ort.InferenceSession(str(model.file(config.inference.variant)), options,
+                                   providers=["CPUExecutionProvider"])
+    ordered = sorted(texts, key=len)
+
+    def one_pass() -> float:
+        started = time.perf_counter()
+        for start in range(0, len(ordered), batch):
+            encodings = tokenizer.encode_batch(ordered[start:start + batch])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return len(ordered) / (time.perf_counter() - started)
+
+    one_pass()  # warm-up
+    rates = [one_pass() for _ in range(runs)]
+    return {"documents_per_s": float(np.median(rates)), "runs": [round(r, 1) for r in rates], "batch_size": batch,
+            "threads": os.cpu_count(), "model": model.tag, "variant": model.resolve_variant(config.inference.variant)}
+
+
+def _latency_step(config: Config, entities: dict, rate: float, seconds: int) -> dict:
+    bench = bench_topics(config, scores="sentiment_scores")
+    count = max(1, int(rate * seconds))
+    plan = steady_scenario(entities, count, seed=4, event_rate=rate, start_ms=int(time.time() * 1000) + 20_000)
+    rest = FlinkRest(bench.flink.rest_url)
+    job_id = submit_job(bench, "sentiment")
+    rest.wait_for_state(job_id, {"RUNNING"})
+    try:
+        with ProcessSampler(stack_pids(bench)) as sampler:
+            # The first event is due 20 s from now: time for the job to start its Python workers.
+            producer = threading.Thread(target=_publish, args=(bench, plan, rate))
+            producer.start()
+            reader = consumer(bench, f"bench-{uuid.uuid4()}", isolation_level="read_uncommitted")
+            reader.subscribe([bench.topics.sentiment_scores.name])
+            latencies = []
+            deadline = time.monotonic() + seconds + 90
+            while len(latencies) < 0.98 * count and time.monotonic() < deadline:
+                for message in reader.consume(10_000, timeout=1.0):
+                    if not message.error():
+                        score = json.loads(message.value())
+                        latencies.append(message.timestamp()[1] - epoch_millis(score["event_time"]))
+            reader.close()
+            producer.join()
+        redis = redis_client(bench)
+        redis_latencies = [int(written) - epoch_millis(event_time) for written, event_time in
+                           (redis.hmget(key, "_written_ms", "event_time")
+                            for key in redis.scan_iter(f"{bench.redis.key_prefix}sentiment:doc:*", count=1000))
+                           if written and event_time]
+    finally:
+        rest.cancel(job_id)
+        drop_bench(bench)
+    steady = np.array(latencies[int(0.1 * len(latencies)):] or [0])
+    return {"offered_eps": round(rate, 1), "scored": len(latencies), "sent": count,
+            "latency_ms": percentiles(steady), "redis_latency_ms": percentiles(np.array(redis_latencies or [0])),
+            "processes": sampler.summary()}
+
+
+def write_report(result: dict) -> Path:
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    live, bare = result["live"], result["bare"]
+    lines = [f"# End-to-end benchmark: sentiment job, {result['date']}", "",
+             f"Machine: {result['cpus']} cores ({result['cpu_model']}), {result['memory_gb']} GB, no GPU; "
+             f"model {bare['model']} ({bare['variant']}), batch {bare['batch_size']}.", "",
+             f"- Maximum throughput (backlog of {result['backlog_documents']:,} headlines): "
+             f"**{result['throughput_eps']:,} documents/s**",
+             f"- Bare ONNX Runtime, same model, tokenizer and batch size, {bare['threads']} threads, one process: "
+             f"{result['baseline_eps']:,} documents/s (median of {bare['runs']}); ratio **{result['ratio']}**",
+             f"- Latency at {live['offered_eps']:,} documents/s (half the maximum): event → score p50 "
+             f"{live['latency_ms']['p50']} ms, p99 {live['latency_ms']['p99']} ms; event → Redis p99 "
+             f"{live['redis_latency_ms']['p99']} ms ({live['scored']:,} of {live['sent']:,} scored)", "",
+             "Per process during the latency step (peak RSS MB, CPU cores):", ""]
+    lines += [f"- {name}: {p['peak_rss_mb']} MB, {p.get('cpu_cores', '-')} cores" for name, p in live["processes"].items()]
+    lines += ["", "Reproduce: `streamscore bench e2e --job sentiment --json`", "",
+              "```json", json.dumps({k: v for k, v in result.items() if k not in ("live", "peak_rss_mb")}, indent=2),
+              "```", ""]
+    path = REPORT_DIR / f"{result['date']}-sentiment.md"
+    path.write_text("\n".join(lines))
+    return path
