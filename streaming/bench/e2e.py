@@ -107,7 +107,7 @@ def score_times(config: Config, expected: int, quiet_s: float = 20, timeout_s: f
                  topic: str | None = None) -> np.ndarray:
     """Append times (ms) of the scores, read uncommitted as they are written, until all are there
     or none came for ``quiet_s`` (the job keeps the newest transactions until event time passes)."""
-    reader = consumer(config, f"bench-{uuid.uuid4()}", isolation_level="read_uncommitted")
+    reader = consumer(config, f"bench-{uuid.uuid4()}", **{"isolation.level": "read_uncommitted"})
     reader.subscribe([topic or config.topics.fraud_scores.name])
     times: list[int] = []
     deadline, last = time.monotonic() + timeout_s, time.monotonic()
@@ -169,7 +169,7 @@ def _offered_load_step(config: Config, history, rate: float, seconds: int) -> di
         with ProcessSampler(stack_pids(bench)) as sampler:
             producer = threading.Thread(target=_publish, args=(bench, frame, rate, 5_000))
             producer.start()
-            reader = consumer(bench, f"bench-{uuid.uuid4()}", isolation_level="read_uncommitted")
+            reader = consumer(bench, f"bench-{uuid.uuid4()}", **{"isolation.level": "read_uncommitted"})
             reader.subscribe([bench.topics.fraud_scores.name])
             latencies, appended = [], []
             deadline = time.monotonic() + seconds + 60

@@ -78,16 +78,18 @@ def _publish(config: Config, plan, rate: float | None = None) -> None:
 def _max_throughput(config: Config, backlog) -> float:
     bench = bench_topics(config, scores="sentiment_scores")
     rest = FlinkRest(bench.flink.rest_url)
+    job_id = None
     try:
         _publish(bench, backlog)
         job_id = submit_job(bench, "sentiment")
         times = score_times(bench, len(backlog.documents), quiet_s=30, topic=bench.topics.sentiment_scores.name)
-        rest.cancel(job_id)
         if len(times) < 0.8 * len(backlog.documents):
             raise RuntimeError(f"only {len(times)} of {len(backlog.documents)} documents were scored")
         lo, hi = times[int(0.2 * len(times))], times[int(0.8 * len(times))]
         return int(0.6 * len(times)) / max((hi - lo) / 1000, 1e-3)
     finally:
+        if job_id:
+            rest.cancel(job_id)
         drop_bench(bench)
 
 
@@ -134,7 +136,7 @@ def _latency_step(config: Config, entities: dict, rate: float, seconds: int) -> 
             # The first event is due 20 s from now: time for the job to start its Python workers.
             producer = threading.Thread(target=_publish, args=(bench, plan, rate))
             producer.start()
-            reader = consumer(bench, f"bench-{uuid.uuid4()}", isolation_level="read_uncommitted")
+            reader = consumer(bench, f"bench-{uuid.uuid4()}", **{"isolation.level": "read_uncommitted"})
             reader.subscribe([bench.topics.sentiment_scores.name])
             latencies = []
             deadline = time.monotonic() + seconds + 90
