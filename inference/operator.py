@@ -41,7 +41,8 @@ class ModelOperator(ScalarFunction):
         self.scorer.open()
         group = (function_context.get_metric_group()
                  .add_group("model", self.model).add_group("device", self.metrics.device))
-        self._counters = {name: group.counter(f"inference_{name}") for name in COUNTERS}
+        self._counters = {name: group.counter(name if name.startswith("inference_") else f"inference_{name}")
+                          for name in COUNTERS}
         self._reported = dict.fromkeys(COUNTERS, 0)
         m = self.metrics
         group.gauge("inference_model_version", lambda: m.model_version)
@@ -50,6 +51,9 @@ class ModelOperator(ScalarFunction):
         group.gauge("inference_batch_latency_micros_p99", lambda: m.latency_micros(0.99))
         group.gauge("inference_batch_size_p50", lambda: m.batch_size(0.5))
         group.gauge("inference_batch_size_max", lambda: m.batch_size(1.0))
+        if "score" in self.scorer.result_columns:
+            for q in (50, 90, 99):
+                group.gauge(f"inference_score_p{q}_ppm", lambda q=q: m.score_ppm(q / 100))
 
     def eval(self, *columns: pd.Series) -> pd.DataFrame:
         frame = self.scorer.score(list(columns))

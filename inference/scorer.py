@@ -63,6 +63,7 @@ class RollingMetrics:
         self.device = "unknown"
         self._latency_micros: deque[int] = deque(maxlen=window)
         self._batch_sizes: deque[int] = deque(maxlen=window)
+        self._scores: deque[float] = deque(maxlen=4 * window)
 
     def batch(self, rows: int, latency_s: float) -> None:
         self.batches += 1
@@ -72,6 +73,14 @@ class RollingMetrics:
 
     def latency_micros(self, quantile: float) -> int:
         return int(np.quantile(self._latency_micros, quantile)) if self._latency_micros else 0
+
+    def observe_scores(self, scores: np.ndarray) -> None:
+        """The newest scores, for the score-distribution gauges (a shift is a model or data problem)."""
+        self._scores.extend(scores[-self._scores.maxlen:].tolist())
+
+    def score_ppm(self, quantile: float) -> int:
+        """A quantile of the newest scores in parts per million (PyFlink gauges carry integers)."""
+        return int(np.quantile(self._scores, quantile) * 1e6) if self._scores else 0
 
     def batch_size(self, quantile: float) -> int:
         return int(np.quantile(self._batch_sizes, quantile)) if self._batch_sizes else 0
@@ -170,6 +179,8 @@ class BatchScorer:
                     unsorted = np.empty_like(prepared.order)
                     unsorted[prepared.order] = np.arange(len(prepared.order))
                     scored = {column: values[unsorted] for column, values in scored.items()}
+                if "score" in scored:
+                    self.metrics.observe_scores(scored["score"])
                 for column, values in scored.items():
                     if values.dtype.kind == "f":
                         results[column] = np.full(n, np.nan)

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_commands(commands)
     _fraud_commands(commands)
     _sentiment_commands(commands)
+    _observability_commands(commands)
     _bench_commands(commands)
     return parser
 
@@ -315,6 +316,36 @@ def _sentiment_commands(commands) -> None:
 def _sentiment_evaluate(args, config):
     from sentiment.evaluation import evaluate_csv
     print(json.dumps(evaluate_csv(config, Path(args.data))))
+
+
+# --- observability -------------------------------------------------------------------------------
+
+def _observability_commands(commands) -> None:
+    dashboards = _command(commands, "dashboards", _dashboards,
+                          "write the Grafana dashboards (deploy/grafana/dashboards) from streaming/dashboards.py")
+    dashboards.add_argument("--check", action="store_true", help="only fail if the committed files are stale")
+    report = _command(commands, "report", _report,
+                      "render the key series of the last minutes from Prometheus into PNG charts")
+    report.add_argument("--minutes", type=_positive_int, default=30, help="how far back (default 30)")
+    report.add_argument("--out", metavar="DIR", default="reports", help="where the PNGs go (default reports/)")
+
+
+def _dashboards(args, config):
+    from streaming.dashboards import stale_dashboards, write_dashboards
+    if args.check:
+        stale = stale_dashboards()
+        if stale:
+            raise UserError(f"stale dashboards (run `streamscore dashboards`): {', '.join(p.name for p in stale)}")
+        print("dashboards are up to date")
+        return
+    for path in write_dashboards():
+        print(path)
+
+
+def _report(args, config):
+    from streaming.report import render_report
+    for path in render_report(config, minutes=args.minutes, out=Path(args.out)):
+        print(path)
 
 
 # --- benchmarks ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from connectors.kafka import check_reachable, ensure_topics, producer
+from streaming.cli_metrics import DELIVERY_FAILURES, EVENTS_PRODUCED, exposed
 from fraud.events import EventChunk, iso_strings
 from streaming.config import Config
 from streaming.errors import ServiceUnavailable, UserError
@@ -61,6 +62,7 @@ class Publisher:
     def _on_error(self, error, message) -> None:
         if error is not None:
             self.failed += 1
+            DELIVERY_FAILURES.inc()
             self.first_error = self.first_error or str(error)
 
     @property
@@ -78,6 +80,8 @@ class Publisher:
                 except BufferError:
                     self._producer.poll(0.05)
             self.sent[topic] += 1
+        for topic, count in Counter(chunk.topics).items():
+            EVENTS_PRODUCED.labels(topic=topic).inc(count)
         self._producer.poll(0)
         self._pace()
         self._progress()
@@ -130,7 +134,8 @@ class Publisher:
 def publish(config: Config, chunks: Iterable[EventChunk], rate: float | None, total: int | None,
             unit: str, counted_topic: str | None) -> Publisher:
     """Send every chunk, print the summary, and fail if any message was not delivered."""
-    with Publisher(config, rate=rate, total=total, unit=unit, counted_topic=counted_topic) as publisher:
+    with exposed(config, command=f"produce {unit}"), \
+            Publisher(config, rate=rate, total=total, unit=unit, counted_topic=counted_topic) as publisher:
         for chunk in chunks:
             publisher.send(chunk)
     print(publisher.summary())
@@ -167,8 +172,8 @@ def produce_transactions(config: Config, args: Namespace) -> Publisher:
         if not args.rate:
             raise UserError("--live needs --rate: each event is stamped with its planned send time")
         live_times = int(time.time() * 1000) + (np.arange(len(frame)) * 1000 / args.rate).astype(np.int64)
-    chunks = fraud_events(frame, None if args.no_labels else int(delay_days * 86_400_000),
-                          config.topics, tx_times_ms=live_times)
+    chunks = fraud_events(frame, None if args.no_labels else int(delay_days * 86_400_000), config.topics,
+                          tx_times_ms=live_times, chunk_size=max(1, int(args.rate)) if args.live else 20_000)
     if args.live:
         chunks = _hold_until_due(chunks)
     return publish(config, chunks, args.rate, len(frame), "transactions", config.topics.transactions.name)
@@ -215,7 +220,9 @@ def produce_news(config: Config, args: Namespace) -> Publisher:
         plan = spike_scenario(entities, count, args.seed, event_rate, start_ms, config.sentiment.window_s, pool=pool)
     else:
         plan = steady_scenario(entities, count, args.seed, event_rate, start_ms, pool=pool)
-    chunks = news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=args.seed)
+    # Live: a chunk a second, each sent when due; a replay: large chunks, as fast as possible.
+    chunk_size = max(1, int(args.rate)) if args.rate else 1000
+    chunks = news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=args.seed, chunk_size=chunk_size)
     if args.rate:
         chunks = _hold_until_due(chunks)
     publisher = publish(config, chunks, args.rate, len(plan.documents), "documents", config.topics.news.name)

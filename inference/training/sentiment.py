@@ -149,8 +149,6 @@ def _torch():
         raise UserError("training the sentiment model needs the training extra: "
                         "pip install -e '.[sentiment-train]' (or install the shipped model with "
                         "`streamscore models build sentiment --shipped`)") from None
-    torch.set_num_threads(THREADS)
-    torch.set_num_interop_threads(1)
     return torch
 
 
@@ -281,6 +279,9 @@ def build_sentiment_model(config: Config, data: str | None = None) -> str:
     if not data_path.is_file():
         raise UserError(f"{data_path} does not exist (give the labelled CSV with --data)")
     train, validation = load_split(data_path)
+    torch = _torch()
+    torch.set_num_threads(THREADS)  # fixed threads: the same summation order, the same weights
+    torch.set_num_interop_threads(1)
     started = time.time()
     encoder_dir = fetch_encoder(MINILM, PROJECT_ROOT / ".cache" / "models")
     model, history = fine_tune(encoder_dir, SETTINGS, train, validation)

@@ -22,9 +22,6 @@ from fraud.evaluation import performance, train_test_split
 from fraud.features import transform
 from fraud.handbook_format import write_raw
 from fraud.model_features import STREAM_COLUMNS, with_derived_features
-from fraud.simulator import SimulationParams, simulate
-from inference.registry import ModelRegistry
-from inference.training.fraud import build_fraud_model
 from schemas.validation import epoch_millis
 from streaming.flink_client import FlinkRest
 from tests.support.stack import flush_event_time, publish_transactions, running_job, wait_for_messages
@@ -33,27 +30,9 @@ pytestmark = pytest.mark.stack
 CASES = Path(__file__).parents[1] / "cases" / "validation.jsonl"
 
 
-@pytest.fixture(scope="module")
-def history():
-    """The simulator's default dataset, which the test model is trained on."""
-    return simulate(SimulationParams())
-
-
-@pytest.fixture(scope="module")
-def model_registry(stack, tmp_path_factory, history):
-    registry_dir = tmp_path_factory.mktemp("models")
-    config = dataclasses.replace(stack, inference=dataclasses.replace(stack.inference, registry_dir=str(registry_dir)))
-    build_fraud_model(config)
-    return str(registry_dir)
-
-
 @pytest.fixture
-def fraud_config(isolated_config, model_registry):
-    return dataclasses.replace(
-        isolated_config,
-        inference=dataclasses.replace(isolated_config.inference, registry_dir=model_registry),
-        fraud=dataclasses.replace(isolated_config.fraud, emit_features=True),
-        redis=dataclasses.replace(isolated_config.redis, key_prefix=f"{isolated_config.topics.transactions.name}:"))
+def fraud_config(job_config):
+    return dataclasses.replace(job_config, fraud=dataclasses.replace(job_config.fraud, emit_features=True))
 
 
 def last_time_ms(frame: pd.DataFrame) -> int:

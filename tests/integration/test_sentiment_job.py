@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 
 import numpy as np
 import orjson
@@ -13,10 +12,9 @@ import redis
 
 from connectors.kafka import producer
 from fraud.events import iso_strings
-from inference.training.sentiment import install_shipped_model
 from sentiment.news import news_chunks, read_entities, spike_scenario
 from streaming.producers import Publisher
-from tests.support.stack import read_json, running_job, wait_for_messages
+from tests.support.stack import running_job, wait_for_messages
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 START_MS = 1_767_603_600_000  # 2026-01-05T09:00:00Z, a window boundary
@@ -28,20 +26,9 @@ BAD = {
 }
 
 
-@pytest.fixture(scope="module")
-def model_registry(stack, tmp_path_factory):
-    registry_dir = tmp_path_factory.mktemp("models")
-    install_shipped_model(dataclasses.replace(
-        stack, inference=dataclasses.replace(stack.inference, registry_dir=str(registry_dir))))
-    return str(registry_dir)
-
-
 @pytest.fixture
-def sentiment_config(isolated_config, model_registry):
-    return dataclasses.replace(
-        isolated_config,
-        inference=dataclasses.replace(isolated_config.inference, registry_dir=model_registry),
-        redis=dataclasses.replace(isolated_config.redis, key_prefix=f"{isolated_config.topics.news.name}:"))
+def sentiment_config(job_config):
+    return job_config
 
 
 def publish_news(config, plan) -> None:

@@ -9,8 +9,13 @@ import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ProcessTableFunction;
 import org.apache.flink.types.Row;
 
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+
 import java.time.LocalDateTime;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Negative-sentiment spikes of one entity against its own history.
@@ -32,6 +37,9 @@ import java.util.Locale;
  *
  * <p>Job parameters {@code streamscore.sentiment.spike.*}: {@code min-count}, {@code min-windows},
  * {@code alpha}, {@code sigmas}, {@code min-jump}.
+ *
+ * <p>Metrics per entity (group {@code entity}): the last window's {@code sentiment_negative_share},
+ * {@code sentiment_documents} and {@code sentiment_baseline}, and the {@code sentiment_alerts} count.
  */
 @FunctionHint(output = @DataTypeHint(
         "ROW<window_start TIMESTAMP(3), window_end TIMESTAMP(3), doc_count BIGINT, mean_negative DOUBLE, "
@@ -44,6 +52,16 @@ public class SpikeDetector extends ProcessTableFunction<Row> {
     private transient double alpha;
     private transient double sigmas;
     private transient double minJump;
+    private transient MetricGroup metrics;
+    private transient Map<String, EntityMetrics> entityMetrics;
+
+    /** The last window of an entity, as this subtask saw it, for the gauges. */
+    private static final class EntityMetrics {
+        volatile double negativeShare;
+        volatile long documents;
+        volatile double baseline = Double.NaN;
+        Counter alerts;
+    }
 
     /** An entity's baseline: EWMA of the negative share, its variance, and how many windows fed it. */
     public static class Baseline {
@@ -60,6 +78,20 @@ public class SpikeDetector extends ProcessTableFunction<Row> {
         alpha = Double.parseDouble(context.getJobParameter(prefix + "alpha", "0.3"));
         sigmas = Double.parseDouble(context.getJobParameter(prefix + "sigmas", "3.0"));
         minJump = Double.parseDouble(context.getJobParameter(prefix + "min-jump", "0.3"));
+        metrics = context.getMetricGroup();
+        entityMetrics = new HashMap<>();
+    }
+
+    private EntityMetrics metricsOf(String entity) {
+        return entityMetrics.computeIfAbsent(entity, e -> {
+            EntityMetrics m = new EntityMetrics();
+            MetricGroup group = metrics.addGroup("entity", e);
+            group.gauge("sentiment_negative_share", () -> m.negativeShare);
+            group.gauge("sentiment_documents", () -> m.documents);
+            group.gauge("sentiment_baseline", () -> m.baseline);
+            m.alerts = group.counter("sentiment_alerts");
+            return m;
+        });
     }
 
     public void eval(@StateHint Baseline baseline,
@@ -77,6 +109,13 @@ public class SpikeDetector extends ProcessTableFunction<Row> {
                                 + "(baseline %.2f + max(%.1f x deviation %.2f, %.2f), %d earlier windows)",
                         share, count, threshold, baseline.mean, sigmas, deviation, minJump, baseline.windows);
             }
+        }
+        EntityMetrics m = metricsOf((String) input.getField("entity"));
+        m.negativeShare = share;
+        m.documents = count;
+        m.baseline = baseline.windows == 0 ? Double.NaN : baseline.mean;
+        if (reason != null) {
+            m.alerts.inc();
         }
         collect(Row.of((LocalDateTime) input.getField("window_start"), (LocalDateTime) input.getField("window_end"),
                 count, input.getField("mean_negative"), share, input.getField("model_version"),
