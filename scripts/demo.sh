@@ -74,7 +74,7 @@ cat <<TXT
 
   Flink UI     http://127.0.0.1:8081          (jobs, back-pressure, checkpoints)
   Prometheus   http://127.0.0.1:9090
-  Grafana      import deploy/grafana/dashboards/*.json (see README, "Dashboards")
+  Grafana      import deploy/grafana/dashboards/*.json (see README, "Observability")
   Kafka        streamscore topic count fraud-alerts   (and sentiment-alerts, dead-letter)
   Redis        redis-cli HGETALL fraud:customer:<id>   ·   HGETALL sentiment:entity:NOKIA
   Logs         .run/logs/

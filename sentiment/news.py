@@ -173,7 +173,10 @@ def spike_scenario(entities: dict[str, list[str]], count: int, seed: int, event_
     all_times = np.concatenate([times, burst_times])
     reposts = np.flatnonzero(rng.random(len(documents)) < duplicate_share)
     documents = pd.concat([documents, documents.iloc[reposts]], ignore_index=True)
-    all_times = np.concatenate([all_times, all_times[reposts] + rng.integers(1000, 60_000, size=len(reposts))])
+    # Reposts follow within a minute, never past the end of the timeline (a replay that ends now
+    # must not push event time into the future, or live news after it would be late).
+    delays = rng.integers(1000, 60_000, size=len(reposts))
+    all_times = np.concatenate([all_times, np.minimum(all_times[reposts] + delays, all_times.max())])
     order = np.argsort(all_times, kind="stable")
     return NewsPlan(documents.iloc[order].reset_index(drop=True), all_times[order], burst_entity)
 
