@@ -5,7 +5,7 @@ original bytes, base64) and ``event_time`` (when it failed), keyed by the origin
 
 Example Usage::
 
-    t_env.execute_sql(dead_letter_sink("dead_letter", config, job="fraud"))
+    declare_dead_letters(t_env, "dead_letter", config, job="fraud", stages=["validate", "features", "inference"])
     statements.add_insert_sql(dead_letter_insert("dead_letter", [
         dead_letters("checked", stage="validate", error="error", where="error IS NOT NULL"),
         dead_letters("scored", stage="inference", error="error", where="error IS NOT NULL")]))
@@ -15,12 +15,23 @@ from __future__ import annotations
 
 from connectors.flink_sql import json_kafka_sink
 from streaming.config import Config
+from streaming.jvm_functions import register, set_job_parameters
 
 STAGES = ("validate", "features", "inference", "dedup")
 
 COLUMNS = ("schema_version INT, source_topic STRING, `partition` INT, `offset` BIGINT, stage STRING, "
            "error STRING, payload STRING, event_time STRING")
 NOW_ISO = "DATE_FORMAT(CURRENT_TIMESTAMP, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')"
+
+
+def declare_dead_letters(t_env, table: str, config: Config, job: str, stages: list[str]) -> None:
+    """The job's dead-letter sink, and ``count_dead_letter`` with a 0 counter per known reason of ``stages``."""
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown dead-letter stages {sorted(unknown)}")
+    register(t_env, "count_dead_letter")
+    set_job_parameters(t_env, {"streamscore.dead-letter.stages": ",".join(stages)})
+    t_env.execute_sql(dead_letter_sink(table, config, job))
 
 
 def dead_letter_sink(table: str, config: Config, job: str) -> str:
@@ -34,7 +45,7 @@ def dead_letters(source: str, stage: str, error: str, where: str, topic: str = "
 
     ``source`` must have ``kafka_key, payload, kafka_partition, kafka_offset`` and the columns
     named by ``error`` and ``topic`` (SQL expressions). Each row is counted by stage and reason
-    (metric ``dead_letters``; the job registers ``count_dead_letter``).
+    (metric ``dead_letters``; ``declare_dead_letters`` registers ``count_dead_letter``).
     """
     if stage not in STAGES:
         raise ValueError(f"unknown dead-letter stage {stage}")

@@ -14,7 +14,7 @@ Reads top to bottom as the data flows:
    could not score. All Kafka outputs are transactional (exactly once).
 """
 
-from connectors.dead_letter import dead_letter_insert, dead_letter_sink, dead_letters
+from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
 from connectors.redis import redis_hash_sink
 from fraud.model_features import feature_arguments
@@ -35,8 +35,7 @@ def main() -> None:
     config, t_env = job.config, job.table_env
     topics = config.topics
     t_env.get_config().set("table.exec.state.ttl", f"{config.fraud.state_ttl_days} d")
-    register(t_env, "validate_fraud_event", "terminal_risk_features", "customer_spend_features",
-             "count_dead_letter")
+    register(t_env, "validate_fraud_event", "terminal_risk_features", "customer_spend_features")
     pass_schemas(t_env, {topics.transactions.name: "transactions", topics.fraud_labels.name: "fraud-labels"})
     set_job_parameters(t_env, {"streamscore.fraud.label-delay-ms": str(config.fraud.label_delay_days * 86_400_000)})
     t_env.create_temporary_function("score_fraud", model_function(config.fraud.model, config))
@@ -79,7 +78,7 @@ def main() -> None:
         FROM (SELECT *, score_fraud({feature_arguments(config)}) AS s FROM features)"""))
 
     # 5. sinks
-    t_env.execute_sql(dead_letter_sink("dead_letter", config, job="fraud"))
+    declare_dead_letters(t_env, "dead_letter", config, job="fraud", stages=["validate", "features", "inference"])
     t_env.execute_sql(json_kafka_sink("fraud_scores", topics.fraud_scores, config, SCORE_COLUMNS,
                                       key_field="customer_id",
                                       transactional_id_prefix=f"streamscore-fraud-scores-{topics.fraud_scores.name}"))

@@ -19,7 +19,7 @@ Reads top to bottom as the data flows:
 
 from pathlib import Path
 
-from connectors.dead_letter import dead_letter_insert, dead_letter_sink, dead_letters
+from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
 from connectors.redis import redis_hash_sink
 from inference.operator import model_function
@@ -39,7 +39,7 @@ def main() -> None:
     job = JobEnvironment.from_argv("sentiment")
     config, t_env = job.config, job.table_env
     topics, settings, prefix = config.topics, config.sentiment, config.redis.key_prefix
-    register(t_env, "prepare_news_event", "deduplicate_texts", "spike_detector", "count_dead_letter")
+    register(t_env, "prepare_news_event", "deduplicate_texts", "spike_detector")
     pass_schemas(t_env, {topics.news.name: "news"})
     set_job_parameters(t_env, {
         "streamscore.sentiment.entities": Path(settings.entities_file).read_text(),
@@ -101,7 +101,7 @@ def main() -> None:
             on_time => DESCRIPTOR(window_time), uid => 'spike-detector-v1')"""))
 
     # 7. sinks
-    t_env.execute_sql(dead_letter_sink("dead_letter", config, job="sentiment"))
+    declare_dead_letters(t_env, "dead_letter", config, job="sentiment", stages=["validate", "dedup", "inference"])
     t_env.execute_sql(json_kafka_sink(
         "sentiment_scores", topics.sentiment_scores, config, SCORE_COLUMNS, key_field="entity",
         transactional_id_prefix=f"streamscore-sentiment-scores-{topics.sentiment_scores.name}"))
