@@ -38,19 +38,23 @@ def publish_transactions(config: Config, frame: pd.DataFrame, label_delay_days: 
     assert publisher.failed == 0, publisher.first_error
 
 
-def flush_event_time(config: Config, after_ms: int) -> None:
-    """A transaction on every partition of the transactions topic at ``after_ms``: event time then
-    passes everything before it, so the job scores its last buffered transactions. The
-    sentinels themselves stay buffered."""
-    topic = config.topics.transactions.name
+def flush_event_time(config: Config, after_ms: int, labels: bool = False) -> None:
+    """A transaction on every partition of the transactions topic at ``after_ms`` (and, with
+    ``labels``, a label on every partition of fraud-labels): event time then passes everything
+    before it, so the job scores its last buffered transactions, without waiting for idle
+    partitions. The sentinels themselves stay buffered."""
     client = producer(config)
-    partitions = client.list_topics(topic, timeout=10).topics[topic].partitions
     stamp = str(iso_strings(np.array([after_ms]))[0])
-    for partition in partitions:
-        event = {"transaction_id": f"sentinel-{partition}", "event_time": stamp, "customer_id": f"sentinel-{partition}",
-                 "terminal_id": "sentinel", "amount": 1.0}
-        client.produce(topic, orjson.dumps(event), f"sentinel-{partition}".encode(), partition=partition,
-                       timestamp=after_ms)
+    topics = [config.topics.transactions.name] + ([config.topics.fraud_labels.name] if labels else [])
+    for topic in topics:
+        for partition in client.list_topics(topic, timeout=10).topics[topic].partitions:
+            name = f"sentinel-{after_ms}-{partition}"
+            event = {"transaction_id": name, "event_time": stamp, "customer_id": name, "terminal_id": "sentinel"}
+            if topic == config.topics.transactions.name:
+                event["amount"] = 1.0
+            else:
+                event.update(tx_event_time=stamp, is_fraud=False)
+            client.produce(topic, orjson.dumps(event), name.encode(), partition=partition, timestamp=after_ms)
     assert client.flush(30) == 0
 
 
