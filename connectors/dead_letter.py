@@ -40,6 +40,13 @@ def dead_letter_sink(table: str, config: Config, job: str) -> str:
                            transactional_id_prefix=f"streamscore-{job}-dead-letter-{config.topics.dead_letter.name}")
 
 
+def refusal(validation_error: str) -> str:
+    """SQL for why a source row is refused: its validation error, else ``late_event`` when its
+    event time is behind the watermark (a late row cannot join the event-time stages), else NULL."""
+    return (f"COALESCE({validation_error}, CASE WHEN rowtime <= CURRENT_WATERMARK(rowtime) "
+            "THEN 'late_event: event time ' || CAST(rowtime AS STRING) || ' is behind the watermark' END)")
+
+
 def dead_letters(source: str, stage: str, error: str, where: str, topic: str = "kafka_topic") -> str:
     """The dead-letter rows of ``source``: those that match ``where``, with their reason.
 

@@ -23,7 +23,10 @@ from inference.runner import RunnerSettings
 from inference.scorer import BatchScorer, RollingMetrics, ScorerSettings
 from streaming.config import Config
 
-COUNTERS = ("rows_scored", "rows_rejected", "inference_errors", "batches", "swaps", "swap_failures")
+# Flink counter name -> RollingMetrics attribute
+COUNTERS = {"inference_rows_scored": "rows_scored", "inference_rows_rejected": "rows_rejected",
+            "inference_errors": "inference_errors", "inference_batches": "batches", "inference_swaps": "swaps",
+            "inference_swap_failures": "swap_failures"}
 
 
 class ModelOperator(ScalarFunction):
@@ -41,9 +44,8 @@ class ModelOperator(ScalarFunction):
         self.scorer.open()
         group = (function_context.get_metric_group()
                  .add_group("model", self.model).add_group("device", self.metrics.device))
-        self._counters = {name: group.counter(name if name.startswith("inference_") else f"inference_{name}")
-                          for name in COUNTERS}
-        self._reported = dict.fromkeys(COUNTERS, 0)
+        self._counters = {attribute: group.counter(name) for name, attribute in COUNTERS.items()}
+        self._reported = dict.fromkeys(COUNTERS.values(), 0)
         m = self.metrics
         group.gauge("inference_model_version", lambda: m.model_version)
         group.gauge("inference_model_load_millis", lambda: m.load_millis)
@@ -57,7 +59,7 @@ class ModelOperator(ScalarFunction):
 
     def eval(self, *columns: pd.Series) -> pd.DataFrame:
         frame = self.scorer.score(list(columns))
-        for name in COUNTERS:
+        for name in COUNTERS.values():
             value = getattr(self.metrics, name)
             if value != self._reported[name]:
                 self._counters[name].inc(value - self._reported[name])

@@ -14,7 +14,7 @@ Reads top to bottom as the data flows:
    could not score. All Kafka outputs are transactional (exactly once).
 """
 
-from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters
+from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters, refusal
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
 from connectors.redis import redis_hash_sink
 from fraud.model_features import feature_arguments
@@ -45,10 +45,9 @@ def main() -> None:
                                        group_id=f"streamscore-fraud-{topics.transactions.name}"))
 
     # 2. validate
-    t_env.create_temporary_view("events_checked", t_env.sql_query("""
+    t_env.create_temporary_view("events_checked", t_env.sql_query(f"""
         SELECT kafka_key, payload, kafka_topic, kafka_partition, kafka_offset, rowtime,
-               COALESCE(v.error, CASE WHEN rowtime <= CURRENT_WATERMARK(rowtime)
-                    THEN 'late_event: event time ' || CAST(rowtime AS STRING) || ' is behind the watermark' END) AS error,
+               {refusal("v.error")} AS error,
                v.kind, v.transaction_id, v.customer_id, v.terminal_id, v.amount, v.tx_time_ms, v.is_fraud,
                v.event_time
         FROM (SELECT *, validate_fraud_event(kafka_topic, payload, rowtime) AS v FROM events_raw)"""))

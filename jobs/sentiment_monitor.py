@@ -19,7 +19,7 @@ Reads top to bottom as the data flows:
 
 from pathlib import Path
 
-from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters
+from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters, refusal
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
 from connectors.redis import redis_hash_sink
 from inference.operator import model_function
@@ -59,10 +59,9 @@ def main() -> None:
                                        group_id=f"streamscore-sentiment-{topics.news.name}"))
 
     # 2. prepare
-    t_env.create_temporary_view("news_checked", t_env.sql_query("""
+    t_env.create_temporary_view("news_checked", t_env.sql_query(f"""
         SELECT kafka_key, payload, kafka_topic, kafka_partition, kafka_offset, rowtime,
-               COALESCE(p.error, CASE WHEN rowtime <= CURRENT_WATERMARK(rowtime)
-                    THEN 'late_event: event time ' || CAST(rowtime AS STRING) || ' is behind the watermark' END) AS error,
+               {refusal("p.error")} AS error,
                p.id, p.text, p.entity, p.source, p.event_time, p.time_ms, p.dedup_key
         FROM (SELECT *, prepare_news_event(kafka_topic, payload, rowtime) AS p FROM news_raw)"""))
 

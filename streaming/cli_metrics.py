@@ -18,21 +18,17 @@ import json
 import os
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from streaming.config import Config
+from streaming.stack.services import PrometheusServer
 
 REGISTRY = CollectorRegistry()
 EVENTS_PRODUCED = Counter("streamscore_produced_events", "Events handed to the Kafka producer", ["topic"],
                           registry=REGISTRY)
 DELIVERY_FAILURES = Counter("streamscore_delivery_failures", "Events the broker did not acknowledge", [],
                             registry=REGISTRY)
-
-
-def targets_dir(config: Config) -> Path:
-    return Path(config.stack.run_dir) / "prometheus" / "targets"
 
 
 @contextlib.contextmanager
@@ -43,7 +39,7 @@ def exposed(config: Config, command: str) -> Iterator[int | None]:
         yield None
         return
     server, thread = start_http_server(port, addr="127.0.0.1", registry=REGISTRY)
-    target = targets_dir(config) / f"cli-{os.getpid()}.json"
+    target = PrometheusServer(config).targets / f"cli-{os.getpid()}.json"
     if target.parent.is_dir():
         target.write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"], "labels": {"command": command}}]))
     try:

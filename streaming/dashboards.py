@@ -166,22 +166,19 @@ DASHBOARDS = (
 
 
 def _variables(dashboard: Dashboard) -> list[dict]:
-    source = {"type": "prometheus", "uid": "${datasource}"}
-    variables = [
-        {"name": "datasource", "label": "Prometheus", "type": "datasource", "query": "prometheus",
-         "current": {}, "hide": 0},
-        {"name": "job", "label": "Job", "type": "query", "datasource": source,
-         "query": {"query": "label_values(flink_jobmanager_job_uptime, job_name)", "refId": "job"},
-         "definition": "label_values(flink_jobmanager_job_uptime, job_name)", "refresh": 2,
-         "includeAll": True, "multi": True, "allValue": ".*", "current": {"text": "All", "value": "$__all"}},
-    ]
+    variables = [{"name": "datasource", "label": "Prometheus", "type": "datasource", "query": "prometheus",
+                  "current": {}, "hide": 0},
+                 _query_variable("job", "Job", "label_values(flink_jobmanager_job_uptime, job_name)")]
     if dashboard.entity_variable:
-        query = f"label_values({ENTITY}_documents, entity)"
-        variables.append({"name": "entity", "label": "Entity", "type": "query", "datasource": source,
-                          "query": {"query": query, "refId": "entity"}, "definition": query, "refresh": 2,
-                          "includeAll": True, "multi": True, "allValue": ".*",
-                          "current": {"text": "All", "value": "$__all"}})
+        variables.append(_query_variable("entity", "Entity", f"label_values({ENTITY}_documents, entity)"))
     return variables
+
+
+def _query_variable(name: str, label: str, query: str) -> dict:
+    """A multi-value variable from label values, "All" by default (matching every value)."""
+    return {"name": name, "label": label, "type": "query", "datasource": {"type": "prometheus", "uid": "${datasource}"},
+            "query": {"query": query, "refId": name}, "definition": query, "refresh": 2,
+            "includeAll": True, "multi": True, "allValue": ".*", "current": {"text": "All", "value": "$__all"}}
 
 
 def render(uid: str) -> dict:

@@ -32,9 +32,10 @@ from connectors.kafka import admin_client, consumer, ensure_topics
 from connectors.redis import client as redis_client
 from fraud.events import fraud_events
 from fraud.simulator import SimulationParams, simulate
+from schemas.validation import epoch_millis
 from streaming.bench.machine import machine_info
 from streaming.bench.processes import ProcessSampler
-from streaming.config import PROJECT_ROOT, Config, TopicConfig, TopicsConfig
+from streaming.config import PROJECT_ROOT, Config, TopicsConfig
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.producers import Publisher
 from streaming.stack.services import all_services
@@ -131,10 +132,7 @@ def _max_throughput(config: Config, history, run) -> dict:
         started.stop()
         if len(times) < 0.8 * len(history):
             raise RuntimeError(f"only {len(times)} of {len(history)} transactions were scored")
-        # Between 20% and 80% of the scores: the steady state, without start-up and the tail.
-        lo, hi = times[int(0.2 * len(times))], times[int(0.8 * len(times))]
-        scored = int(0.6 * len(times))
-        return {"events_per_s": scored / max((hi - lo) / 1000, 1e-3)}
+        return {"events_per_s": steady_rate(times)}
     finally:
         drop_bench(bench)
 
@@ -169,31 +167,18 @@ def _offered_load_step(config: Config, history, rate: float, seconds: int) -> di
         with ProcessSampler(stack_pids(bench)) as sampler:
             producer = threading.Thread(target=_publish, args=(bench, frame, rate, 5_000))
             producer.start()
-            reader = consumer(bench, f"bench-{uuid.uuid4()}", **{"isolation.level": "read_uncommitted"})
-            reader.subscribe([bench.topics.fraud_scores.name])
-            latencies, appended = [], []
-            deadline = time.monotonic() + seconds + 60
-            while len(latencies) < 0.98 * len(frame) and time.monotonic() < deadline:
-                for message in reader.consume(10_000, timeout=1.0):
-                    if message.error():
-                        continue
-                    score = json.loads(message.value())
-                    appended.append(message.timestamp()[1])
-                    latencies.append(message.timestamp()[1] - _epoch_ms(score["event_time"]))
-            reader.close()
+            appended, latencies = score_latencies(bench, bench.topics.fraud_scores.name, len(frame), seconds + 60)
             producer.join()
-        redis_latencies = _redis_latencies(bench)
+        redis = redis_latencies(bench, "fraud:customer:*")
     finally:
         rest.cancel(job_id)
         drop_bench(bench)
-    appended_sorted = np.sort(np.array(appended))
+    appended_sorted = np.sort(appended)
     warm = appended_sorted[int(0.1 * len(appended_sorted)):] if len(appended_sorted) else appended_sorted
     sustained = len(warm) / max((warm[-1] - warm[0]) / 1000, 1e-3) if len(warm) > 1 else 0.0
-    steady = np.array(latencies[int(0.1 * len(latencies)):]) if latencies else np.array([0])
     return {"offered_eps": round(rate), "throughput_eps": round(sustained), "scored": len(latencies),
-            "sent": len(frame),
-            "latency_ms": percentiles(steady), "redis_latency_ms": percentiles(np.array(redis_latencies or [0])),
-            "processes": sampler.summary()}
+            "sent": len(frame), "latency_ms": percentiles(latencies[int(0.1 * len(latencies)):]),
+            "redis_latency_ms": percentiles(redis), "processes": sampler.summary()}
 
 
 def stack_pids(config: Config) -> dict[str, int]:
@@ -210,22 +195,44 @@ def stack_pids(config: Config) -> dict[str, int]:
     return pids
 
 
-def _redis_latencies(config: Config) -> list[int]:
+def score_latencies(config: Config, topic: str, expected: int, timeout_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Append times of the scores on ``topic`` (read uncommitted, as written) and their event →
+    append latencies (ms), until 98% of ``expected`` are there or ``timeout_s`` passes."""
+    reader = consumer(config, f"bench-{uuid.uuid4()}", **{"isolation.level": "read_uncommitted"})
+    reader.subscribe([topic])
+    appended, latencies = [], []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(latencies) < 0.98 * expected and time.monotonic() < deadline:
+            for message in reader.consume(10_000, timeout=1.0):
+                if not message.error():
+                    appended.append(message.timestamp()[1])
+                    latencies.append(appended[-1] - epoch_millis(json.loads(message.value())["event_time"]))
+    finally:
+        reader.close()
+    return np.array(appended, dtype=np.int64), np.array(latencies, dtype=np.int64)
+
+
+def redis_latencies(config: Config, pattern: str) -> np.ndarray:
+    """Event → Redis latencies (ms) of the keys matching ``pattern``: the time the sink's script
+    wrote each hash minus the event time it holds."""
     redis = redis_client(config)
     latencies = []
-    for key in redis.scan_iter(f"{config.redis.key_prefix}fraud:customer:*", count=1000):
+    for key in redis.scan_iter(f"{config.redis.key_prefix}{pattern}", count=1000):
         written, event_time = redis.hmget(key, "_written_ms", "event_time")
         if written and event_time:
-            latencies.append(int(written) - _epoch_ms(event_time))
-    return latencies
+            latencies.append(int(written) - epoch_millis(event_time))
+    return np.array(latencies, dtype=np.int64)
 
 
-def _epoch_ms(text: str) -> int:
-    from schemas.validation import epoch_millis
-    return epoch_millis(text)
+def steady_rate(times: np.ndarray) -> float:
+    """Scores per second between 20% and 80% of ``times`` (sorted): without start-up and the tail."""
+    lo, hi = times[int(0.2 * len(times))], times[int(0.8 * len(times))]
+    return int(0.6 * len(times)) / max((hi - lo) / 1000, 1e-3)
 
 
 def percentiles(values: np.ndarray) -> dict:
+    values = np.asarray(values) if len(values) else np.array([0])
     return {f"p{q}": round(float(np.percentile(values, q)), 1) for q in (50, 90, 99)} | {"max": float(values.max())}
 
 

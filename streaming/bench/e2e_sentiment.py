@@ -19,17 +19,14 @@ import json
 import os
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 
-from connectors.kafka import consumer
-from connectors.redis import client as redis_client
 from inference.registry import ModelRegistry
-from schemas.validation import epoch_millis
 from sentiment.news import news_chunks, read_entities, steady_scenario
-from streaming.bench.e2e import REPORT_DIR, bench_topics, drop_bench, score_times, percentiles, stack_pids
+from streaming.bench.e2e import (REPORT_DIR, bench_topics, drop_bench, percentiles, redis_latencies, score_latencies,
+                                 score_times, stack_pids, steady_rate)
 from streaming.bench.machine import machine_info
 from streaming.bench.processes import ProcessSampler
 from streaming.config import Config
@@ -85,8 +82,7 @@ def _max_throughput(config: Config, backlog) -> float:
         times = score_times(bench, len(backlog.documents), quiet_s=30, topic=bench.topics.sentiment_scores.name)
         if len(times) < 0.8 * len(backlog.documents):
             raise RuntimeError(f"only {len(times)} of {len(backlog.documents)} documents were scored")
-        lo, hi = times[int(0.2 * len(times))], times[int(0.8 * len(times))]
-        return int(0.6 * len(times)) / max((hi - lo) / 1000, 1e-3)
+        return steady_rate(times)
     finally:
         if job_id:
             rest.cancel(job_id)
@@ -136,28 +132,14 @@ def _latency_step(config: Config, entities: dict, rate: float, seconds: int) -> 
             # The first event is due 20 s from now: time for the job to start its Python workers.
             producer = threading.Thread(target=_publish, args=(bench, plan, rate))
             producer.start()
-            reader = consumer(bench, f"bench-{uuid.uuid4()}", **{"isolation.level": "read_uncommitted"})
-            reader.subscribe([bench.topics.sentiment_scores.name])
-            latencies = []
-            deadline = time.monotonic() + seconds + 90
-            while len(latencies) < 0.98 * count and time.monotonic() < deadline:
-                for message in reader.consume(10_000, timeout=1.0):
-                    if not message.error():
-                        score = json.loads(message.value())
-                        latencies.append(message.timestamp()[1] - epoch_millis(score["event_time"]))
-            reader.close()
+            _, latencies = score_latencies(bench, bench.topics.sentiment_scores.name, count, seconds + 90)
             producer.join()
-        redis = redis_client(bench)
-        redis_latencies = [int(written) - epoch_millis(event_time) for written, event_time in
-                           (redis.hmget(key, "_written_ms", "event_time")
-                            for key in redis.scan_iter(f"{bench.redis.key_prefix}sentiment:doc:*", count=1000))
-                           if written and event_time]
+        redis = redis_latencies(bench, "sentiment:doc:*")
     finally:
         rest.cancel(job_id)
         drop_bench(bench)
-    steady = np.array(latencies[int(0.1 * len(latencies)):] or [0])
     return {"offered_eps": round(rate, 1), "scored": len(latencies), "sent": count,
-            "latency_ms": percentiles(steady), "redis_latency_ms": percentiles(np.array(redis_latencies or [0])),
+            "latency_ms": percentiles(latencies[int(0.1 * len(latencies)):]), "redis_latency_ms": percentiles(redis),
             "processes": sampler.summary()}
 
 

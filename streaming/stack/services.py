@@ -318,6 +318,7 @@ class PrometheusServer(Service):
         super().__init__(config)
         self.host, self.port = host_port(config.prometheus.url, 9090)
         self.dir = self.run_dir / "prometheus"
+        self.targets = self.dir / "targets"  # file discovery: flink.json, and cli-<pid>.json while a CLI runs
         self.process = ManagedProcess("prometheus", self.run_dir)
 
     def healthy(self) -> bool:
@@ -339,8 +340,7 @@ class PrometheusServer(Service):
 
     def write_config(self) -> None:
         """Copy the shipped configuration and write this machine's scrape targets beside it."""
-        targets = self.dir / "targets"
-        targets.mkdir(parents=True, exist_ok=True)
+        self.targets.mkdir(parents=True, exist_ok=True)
         shutil.copy(DEPLOY / "prometheus" / "prometheus.yml", self.dir / "prometheus.yml")
         shutil.copytree(DEPLOY / "prometheus" / "rules", self.dir / "rules", dirs_exist_ok=True)
         first = int(self.config.prometheus.flink_metrics_ports.split("-")[0])
@@ -348,7 +348,7 @@ class PrometheusServer(Service):
         flink = [{"targets": [f"{flink_host}:{first}"], "labels": {"component": "jobmanager"}},
                  {"targets": [f"{flink_host}:{first + 1 + i}" for i in range(self.config.flink.taskmanagers)],
                   "labels": {"component": "taskmanager"}}]
-        (targets / "flink.json").write_text(json.dumps(flink, indent=2))
+        (self.targets / "flink.json").write_text(json.dumps(flink, indent=2))
 
     def stop(self) -> None:
         self.process.stop(timeout_s=30)

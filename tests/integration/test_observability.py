@@ -19,8 +19,8 @@ from streaming.config import PROJECT_ROOT
 from streaming.dashboards import DASHBOARDS, panel_queries, render, substitute
 from streaming.report import query_range
 from streaming.stack.services import PrometheusServer
-from tests.integration.test_sentiment_job import flush_windows, publish_news
-from tests.support.stack import flush_event_time, publish_transactions, running_job, wait_for_messages
+from tests.support.stack import (flush_event_time, flush_news_time, publish_news, publish_transactions, running_job,
+                                 wait_for_messages)
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -70,7 +70,7 @@ def test_every_panel_shows_data_and_the_dead_letter_alert_fires_then_resolves(jo
         assert bad.flush(30) == 0
         flush_event_time(config, int(transactions["TX_DATETIME"].max().value // 1_000_000) + 86_400_000)
         publish_news(config, plan)
-        flush_windows(config, int(plan.times_ms.max()) + 3 * window_ms)
+        flush_news_time(config, int(plan.times_ms.max()) + 3 * window_ms)
         # A live producer for the CLI panel: 20 s at 20 documents/s.
         subprocess.run([sys.executable, "-m", "streaming.cli", "produce", "news", "--count", "400", "--rate", "20"],
                        env=env, check=True, capture_output=True, timeout=120)

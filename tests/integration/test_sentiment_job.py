@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import base64
 
-import numpy as np
 import orjson
 import pandas as pd
 import pytest
 import redis
 
-from connectors.kafka import producer
-from fraud.events import iso_strings
-from sentiment.news import news_chunks, read_entities, spike_scenario
-from streaming.producers import Publisher
-from tests.support.stack import running_job, wait_for_messages
+from sentiment.news import read_entities, spike_scenario
+from tests.support.stack import flush_news_time, publish_news, running_job, wait_for_messages
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 START_MS = 1_767_603_600_000  # 2026-01-05T09:00:00Z, a window boundary
@@ -31,28 +27,6 @@ def sentiment_config(job_config):
     return job_config
 
 
-def publish_news(config, plan) -> None:
-    client = producer(config)
-    for payload in BAD.values():
-        client.produce(config.topics.news.name, payload, timestamp=START_MS)
-    assert client.flush(30) == 0
-    with Publisher(config, progress=False) as publisher:
-        for chunk in news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=1):
-            publisher.send(chunk)
-    assert publisher.failed == 0, publisher.first_error
-
-
-def flush_windows(config, after_ms: int) -> None:
-    """A document on every partition at ``after_ms``, so event time passes every window before it."""
-    topic = config.topics.news.name
-    client = producer(config)
-    for partition in client.list_topics(topic, timeout=10).topics[topic].partitions:
-        event = {"id": f"flush-{partition}", "event_time": str(iso_strings(np.array([after_ms]))[0]),
-                 "text": f"Flush marker {partition} for the end of the test"}
-        client.produce(topic, orjson.dumps(event), partition=partition, timestamp=after_ms)
-    assert client.flush(30) == 0
-
-
 def test_the_spike_scenario_alerts_for_the_burst_entity_alone_and_every_event_lands_once(sentiment_config):
     config = sentiment_config
     window_ms = config.sentiment.window_s * 1000
@@ -66,8 +40,8 @@ def test_the_spike_scenario_alerts_for_the_burst_entity_alone_and_every_event_la
     assert repeats > 10  # the scenario reposts some documents
 
     with running_job(config, "sentiment"):
-        publish_news(config, plan)
-        flush_windows(config, int(plan.times_ms.max()) + 3 * window_ms)
+        publish_news(config, plan, bad=[(payload, START_MS) for payload in BAD.values()])
+        flush_news_time(config, int(plan.times_ms.max()) + 3 * window_ms)
         scores = wait_for_messages(config, config.topics.sentiment_scores.name, texts + 1)
         alerts = wait_for_messages(config, config.topics.sentiment_alerts.name, 1, timeout_s=60)
         dead = wait_for_messages(config, config.topics.dead_letter.name, repeats + len(BAD), timeout_s=60)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from connectors.kafka import consumer, producer, read_topic
 from fraud.events import fraud_events, iso_strings
+from sentiment.news import news_chunks
 from streaming.config import Config
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.producers import Publisher
@@ -55,6 +56,30 @@ def flush_event_time(config: Config, after_ms: int, labels: bool = False) -> Non
             else:
                 event.update(tx_event_time=stamp, is_fraud=False)
             client.produce(topic, orjson.dumps(event), name.encode(), partition=partition, timestamp=after_ms)
+    assert client.flush(30) == 0
+
+
+def publish_news(config: Config, plan, bad: list[tuple[bytes, int]] = ()) -> None:
+    """``bad`` payloads (with their record timestamps) first, then the plan's documents."""
+    client = producer(config)
+    for payload, timestamp in bad:
+        client.produce(config.topics.news.name, payload, timestamp=timestamp)
+    assert client.flush(30) == 0
+    with Publisher(config, progress=False) as publisher:
+        for chunk in news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=1):
+            publisher.send(chunk)
+    assert publisher.failed == 0, publisher.first_error
+
+
+def flush_news_time(config: Config, after_ms: int) -> None:
+    """A document on every partition of the news topic at ``after_ms``, so event time passes
+    every window before it."""
+    topic = config.topics.news.name
+    client = producer(config)
+    for partition in client.list_topics(topic, timeout=10).topics[topic].partitions:
+        event = {"id": f"flush-{partition}", "event_time": str(iso_strings(np.array([after_ms]))[0]),
+                 "text": f"Flush marker {partition} for the end of the test"}
+        client.produce(topic, orjson.dumps(event), partition=partition, timestamp=after_ms)
     assert client.flush(30) == 0
 
 
