@@ -13,13 +13,43 @@ Example Usage::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from streaming.config import Config, TopicConfig
 
 EXACTLY_ONCE_TRANSACTION_TIMEOUT_MS = 900_000
+# The SQL connector jar relocates kafka-clients: class names inside client settings (the JAAS
+# login module, config providers) must name the relocated classes.
+SHADED_KAFKA = "org.apache.flink.kafka.shaded.org.apache.kafka"
 
 
 def _options(options: dict[str, str]) -> str:
     return ",\n  ".join(f"'{key}' = '{value}'" for key, value in options.items())
+
+
+def kafka_security_options(config: Config) -> dict[str, str]:
+    """``properties.*`` options that make the connector's Kafka clients log in like the CLI does.
+
+    The password never enters the DDL (which ends up in the job graph and the client's logs):
+    the JAAS line refers to ``kafka.password_file`` through Kafka's DirectoryConfigProvider,
+    which each Kafka client resolves on the TaskManager when it connects. The CA is a PEM file,
+    which Kafka's Java clients accept as a truststore.
+    """
+    kafka = config.kafka
+    if kafka.security_protocol == "PLAINTEXT":
+        return {}
+    secret = Path(kafka.password_file).resolve()
+    module = f"{SHADED_KAFKA}.common.security.scram.ScramLoginModule"
+    return {
+        "properties.security.protocol": kafka.security_protocol,
+        "properties.sasl.mechanism": kafka.sasl_mechanism,
+        "properties.config.providers": "secretfile",
+        "properties.config.providers.secretfile.class": f"{SHADED_KAFKA}.common.config.provider.DirectoryConfigProvider",
+        "properties.sasl.jaas.config": (f'{module} required username="{kafka.username}" '
+                                        f'password="${{secretfile:{secret.parent}:{secret.name}}}";'),
+        "properties.ssl.truststore.type": "PEM",
+        "properties.ssl.truststore.location": str(Path(kafka.ca_file).resolve()),
+    }
 
 
 def raw_kafka_source(table: str, topics: TopicConfig | list[TopicConfig], config: Config, group_id: str,
@@ -49,6 +79,7 @@ def raw_kafka_source(table: str, topics: TopicConfig | list[TopicConfig], config
         "key.fields": "kafka_key",
         "value.format": "raw",
         "value.fields-include": "EXCEPT_KEY",
+        **kafka_security_options(config),
     }
     if bounded:
         options["scan.bounded.mode"] = "latest-offset"
@@ -91,6 +122,7 @@ def json_kafka_sink(table: str, topic: TopicConfig, config: Config, columns: str
         "properties.linger.ms": "20",
         "properties.max.request.size": str(topic.max_message_bytes),
         "properties.compression.type": "lz4",
+        **kafka_security_options(config),
     }
     if exactly_once:
         options["sink.transactional-id-prefix"] = transactional_id_prefix

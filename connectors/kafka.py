@@ -16,6 +16,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 
 from streaming.config import Config, TopicConfig
 from streaming.errors import ServiceUnavailable
+from streaming.secret_files import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +34,32 @@ PRODUCER_DEFAULTS = {
 }
 
 
+def connection_settings(config: Config) -> dict:
+    """Where the broker is and how to log in: every client's settings start from these.
+
+    With ``kafka.security_protocol = SASL_SSL`` the broker's certificate is verified against
+    ``kafka.ca_file`` (hostname included) and the password is read from ``kafka.password_file``.
+    """
+    kafka = config.kafka
+    settings = {"bootstrap.servers": kafka.bootstrap_servers, "security.protocol": kafka.security_protocol}
+    if kafka.security_protocol == "SASL_SSL":
+        settings.update({
+            "sasl.mechanisms": kafka.sasl_mechanism,
+            "sasl.username": kafka.username,
+            "sasl.password": read_secret(kafka.password_file, "kafka.password_file"),
+            "ssl.ca.location": kafka.ca_file,
+            "ssl.endpoint.identification.algorithm": "https",
+        })
+    return settings
+
+
 def admin_client(config: Config) -> AdminClient:
-    return AdminClient({**CLIENT_DEFAULTS, "bootstrap.servers": config.kafka.bootstrap_servers})
+    return AdminClient({**CLIENT_DEFAULTS, **connection_settings(config)})
 
 
 def producer(config: Config, **overrides) -> Producer:
     """An idempotent producer; ``config.kafka.producer`` and ``overrides`` win over defaults."""
-    settings = {**PRODUCER_DEFAULTS, **config.kafka.producer, **overrides,
-                "bootstrap.servers": config.kafka.bootstrap_servers}
+    settings = {**PRODUCER_DEFAULTS, **config.kafka.producer, **overrides, **connection_settings(config)}
     return Producer(settings)
 
 
@@ -48,7 +67,7 @@ def consumer(config: Config, group_id: str, **overrides) -> Consumer:
     """A consumer that only sees committed records (what users of exactly-once sinks see)."""
     settings = {**CLIENT_DEFAULTS, "group.id": group_id, "auto.offset.reset": "earliest",
                 "enable.auto.commit": False, "isolation.level": "read_committed",
-                **overrides, "bootstrap.servers": config.kafka.bootstrap_servers}
+                **overrides, **connection_settings(config)}
     return Consumer(settings)
 
 

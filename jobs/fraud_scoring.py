@@ -11,8 +11,11 @@ Reads top to bottom as the data flows:
 4. score: the ONNX model in Arrow batches (the inference operator);
 5. sinks: ``fraud-scores`` for every transaction, ``fraud-alerts`` at or above the threshold,
    Redis ``fraud:customer:{id}`` (newest event wins), and ``dead-letter`` for rows the model
-   could not score. All Kafka outputs are transactional (exactly once).
+   could not score. All Kafka outputs are transactional (exactly once). With
+   ``fraud.pseudonym_key_file`` the outputs name each card by its keyed pseudonym.
 """
+
+from pathlib import Path
 
 from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters, refusal
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
@@ -91,6 +94,13 @@ def main() -> None:
         key=config.redis.key_prefix + "fraud:customer:{customer_id}", version_fields="tx_time_ms,kafka_offset",
         ttl_s=config.redis.customer_ttl_s))
 
+    customer, key = "customer_id", "kafka_key"
+    if config.fraud.pseudonym_key_file:
+        register(t_env, "pseudonymise")
+        set_job_parameters(t_env, {"streamscore.pseudonym.key-file": str(Path(config.fraud.pseudonym_key_file).resolve())})
+        customer = "pseudonymise(customer_id)"
+        key = f"ENCODE({customer}, 'UTF-8')"
+
     threshold = config.fraud.alert_threshold
     statements = t_env.create_statement_set()
     tx_topic = f"'{topics.transactions.name}'"
@@ -98,15 +108,15 @@ def main() -> None:
         dead_letters("events_checked", "validate", "error", where="error IS NOT NULL"),
         dead_letters("terminal_stage", "features", "error", where="error IS NOT NULL", topic=tx_topic),
         dead_letters("scored", "inference", "error", where="error IS NOT NULL", topic=tx_topic)]))
-    score_values = ("kafka_key, 1, transaction_id, customer_id, terminal_id, event_time, amount, score, model_version")
+    score_values = f"{key}, 1, transaction_id, {customer}, terminal_id, event_time, amount, score, model_version"
     statements.add_insert_sql(f"""INSERT INTO fraud_scores
         SELECT {score_values}, TO_TIMESTAMP_LTZ(tx_time_ms, 3) FROM scored WHERE error IS NULL""")
     statements.add_insert_sql(f"""INSERT INTO fraud_alerts
         SELECT {score_values}, {threshold}, 'score ' || CAST(ROUND(score, 4) AS STRING) || ' >= threshold {threshold}',
                TO_TIMESTAMP_LTZ(tx_time_ms, 3)
         FROM scored WHERE error IS NULL AND score >= {threshold}""")
-    statements.add_insert_sql("""INSERT INTO customer_scores
-        SELECT customer_id, score, transaction_id, event_time, model_version, tx_time_ms, kafka_offset
+    statements.add_insert_sql(f"""INSERT INTO customer_scores
+        SELECT {customer}, score, transaction_id, event_time, model_version, tx_time_ms, kafka_offset
         FROM scored WHERE error IS NULL""")
     if config.fraud.emit_features:
         t_env.execute_sql(json_kafka_sink("fraud_features", topics.fraud_features, config, FEATURE_COLUMNS,

@@ -6,6 +6,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
+# The JVM functions' own tests (JUnit) first: quick, and they need no stack.
+mvn -q -B -ntp -Dstyle.color=never -f jvm/pom.xml test || exit 1
+
 was_running=0
 $BIN/streamscore stack status >/dev/null 2>&1 && was_running=1
 $BIN/streamscore stack up || exit 1

@@ -92,25 +92,41 @@ def _positive_float(text: str) -> float:
 
 def _stack_commands(commands) -> None:
     stack = _group(commands, "stack", "the local single-machine stack: Kafka, Redis, Flink, Prometheus")
-    _command(stack, "up", _stack_up, "start every part that is not running, create the topics")
-    _command(stack, "down", _stack_down, "stop every part; data is kept")
+    up = _command(stack, "up", _stack_up, "start every part that is not running, create the topics")
+    down = _command(stack, "down", _stack_down, "stop every part; data is kept")
     status = _command(stack, "status", _stack_status, "each part with its address, pid and health")
     status.add_argument("--json", action="store_true", help="print JSON")
+    for command in (up, down, status):
+        command.add_argument("--secure", action="store_true",
+                             help="the secure stack, in <run_dir>/secure: Kafka on SASL_SSL (SCRAM), Redis on TLS "
+                                  "with an ACL user; `up` creates a throwaway CA, certificates and passwords")
+
+
+def _stack_config(args, config):
+    """The stack the command means: the secure one with ``--secure``, else the configured one."""
+    from streaming.stack.secure import secure_client_config, secure_stack_config
+    return secure_stack_config(config) if args.secure else secure_client_config(config)
 
 
 def _stack_up(args, config):
     from streaming.stack import stack_up
+    from streaming.stack.secure import write_client_config
+    config = _stack_config(args, config)
     stack_up(config)
+    if config.stack.secure:
+        path = write_client_config(config)
+        print(f"secure stack: its configuration (no secrets) is {path}; for other commands run\n"
+              f"  export STREAMSCORE_CONFIG={path}")
 
 
 def _stack_down(args, config):
     from streaming.stack import stack_down
-    stack_down(config)
+    stack_down(_stack_config(args, config))
 
 
 def _stack_status(args, config):
     from streaming.stack import stack_status
-    status = stack_status(config)
+    status = stack_status(_stack_config(args, config))
     if args.json:
         print(json.dumps(status, indent=2))
     else:
@@ -365,6 +381,12 @@ def _bench_commands(commands) -> None:
     e2e.add_argument("--job", choices=["fraud", "sentiment"], required=True)
     e2e.add_argument("--no-baseline", action="store_true", help="fraud: skip the baseline program")
     e2e.add_argument("--json", action="store_true")
+    soak = _command(bench, "soak", _bench_soak, "the fraud job for a long time at a share of its maximum rate: "
+                                                 "lag, latency, memory and restarts over time")
+    soak.add_argument("--minutes", type=_positive_float, default=10)
+    soak.add_argument("--fraction", type=_positive_float, default=0.7, help="share of the maximum rate (default 0.7)")
+    soak.add_argument("--max-eps", type=_positive_float, help="the job's maximum rate (default: measure it first)")
+    soak.add_argument("--json", action="store_true")
 
 
 def _bench_inference(args, config):
@@ -381,6 +403,13 @@ def _bench_e2e(args, config):
         from streaming.bench.e2e import bench_e2e_fraud
         result = bench_e2e_fraud(config, baseline=not args.no_baseline)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items() if k != "steps"))
+
+
+def _bench_soak(args, config):
+    from streaming.bench.soak import bench_soak
+    result = bench_soak(config, minutes=args.minutes, fraction=args.fraction, max_eps=args.max_eps)
+    summary = {k: v for k, v in result.items() if k != "series"}
+    print(json.dumps(summary) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
 
 
 def _bench_produce(args, config):

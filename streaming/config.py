@@ -16,6 +16,7 @@ Environment variables name a field by its path with ``__`` between levels, for e
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import typing
@@ -27,6 +28,8 @@ from streaming.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "STREAMSCORE_"
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_SSL")
+SCRAM_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,35 @@ class KafkaConfig:
     controller_port: int = 9093
     # Extra librdkafka settings merged over the producer defaults (e.g. linger.ms).
     producer: dict[str, str] = field(default_factory=dict)
+    # PLAINTEXT, or SASL_SSL: TLS verified against ca_file and a SCRAM login. The password is
+    # read from password_file by every client (CLI, Flink connector) and never held in config.
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    username: str = ""
+    password_file: str = ""
+    ca_file: str = ""
+
+    def __post_init__(self):
+        if self.security_protocol not in KAFKA_SECURITY_PROTOCOLS:
+            raise ConfigError(f"config kafka.security_protocol must be one of {', '.join(KAFKA_SECURITY_PROTOCOLS)}, "
+                              f"got {self.security_protocol!r}")
+        if self.sasl_mechanism not in SCRAM_MECHANISMS:
+            raise ConfigError(f"config kafka.sasl_mechanism must be one of {', '.join(SCRAM_MECHANISMS)}, "
+                              f"got {self.sasl_mechanism!r}")
+        if self.security_protocol == "SASL_SSL" and not (self.username and self.password_file and self.ca_file):
+            raise ConfigError("config kafka.security_protocol SASL_SSL needs kafka.username, "
+                              "kafka.password_file and kafka.ca_file")
 
 
 @dataclass(frozen=True)
 class RedisConfig:
+    # rediss:// for TLS, verified against ca_file (the system's CAs when empty).
     url: str = "redis://127.0.0.1:6379/0"
+    # An ACL user; its password is read from password_file by every client (redis-py, the JVM
+    # sink) and never held in config.
+    username: str = ""
+    password_file: str = ""
+    ca_file: str = ""
     # Prepended to every key (e.g. "staging:"), so several deployments can share one Redis.
     key_prefix: str = ""
     customer_ttl_s: int = 30 * 86_400
@@ -121,6 +148,9 @@ class StackConfig:
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "4096m"
     start_timeout_s: float = 90.0
+    # Kafka over SASL_SSL (SCRAM) and Redis over TLS with an ACL user, from a throwaway CA,
+    # certificates and passwords under <run_dir>/secrets (`streamscore stack up --secure`).
+    secure: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +179,10 @@ class FraudConfig:
     # reach back at most label_delay_days + 30 days.
     state_ttl_days: int = 45
     emit_features: bool = False
+    # When set, customer ids in the outputs (fraud-scores, fraud-alerts, message keys, Redis keys)
+    # are HMAC-SHA256 pseudonyms keyed by this file's bytes (streaming/pseudonyms.py); features
+    # still use the real ids, and dead letters keep the original bytes.
+    pseudonym_key_file: str = ""
     simulator_seed: int = 8
     customers: int = 5000
     terminals: int = 10000
@@ -231,6 +265,36 @@ def from_dict(values: Mapping) -> Config:
     return _merge(Config(), values, "")
 
 
+def to_toml(config) -> str:
+    """``config`` (a Config or one of its sections) as TOML that ``load_config`` reads back."""
+    return _toml_table(config, ())
+
+
+def _toml_table(section, path: tuple[str, ...]) -> str:
+    lines = [f"[{'.'.join(path)}]"] if path else []
+    tables = []
+    for item in dataclasses.fields(section):
+        value = getattr(section, item.name)
+        if dataclasses.is_dataclass(value):
+            tables.append(_toml_table(value, (*path, item.name)))
+        else:
+            lines.append(f"{item.name} = {_toml_value(value)}")
+    return "\n\n".join(["\n".join(lines)] * bool(lines) + [table.rstrip("\n") for table in tables]) + "\n"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    # A JSON string is a valid TOML basic string.
+    return json.dumps(str(value))
+
+
 def _set_path(values: dict, parts: list[str], raw: str) -> None:
     node = values
     for part in parts[:-1]:
@@ -245,6 +309,10 @@ def _merge(current, values, where: str):
     hints = typing.get_type_hints(type(current))
     changes = {}
     for name, value in values.items():
+        if name == "password":
+            # Config files get committed and are shipped to jobs as JSON: secrets stay in files.
+            raise ConfigError(f"config {where}password is not accepted: put the password in a file "
+                              f"readable only by you and set {where}password_file")
         if name not in hints:
             raise ConfigError(f"unknown config key {where}{name}")
         old = getattr(current, name)

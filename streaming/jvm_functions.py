@@ -18,6 +18,7 @@ FUNCTIONS = {
     "terminal_risk_features": "io.streamscore.flink.features.TerminalRiskFeatures",
     "customer_spend_features": "io.streamscore.flink.features.CustomerSpendFeatures",
     "count_dead_letter": "io.streamscore.flink.functions.CountDeadLetter",
+    "pseudonymise": "io.streamscore.flink.functions.Pseudonymise",
     "prepare_news_event": "io.streamscore.flink.sentiment.PrepareNewsEvent",
     "deduplicate_texts": "io.streamscore.flink.sentiment.DeduplicateTexts",
     "spike_detector": "io.streamscore.flink.sentiment.SpikeDetector",

@@ -47,8 +47,8 @@ def bench_e2e_fraud(config: Config, backlog_days: int = 60, step_seconds: int = 
                     fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), baseline: bool = True) -> dict:
     history = simulate(SimulationParams(seed=config.fraud.simulator_seed))
     backlog = history[history["TX_TIME_DAYS"] < backlog_days]
-    flink = _max_throughput(config, backlog, run=_run_job)
-    base = _max_throughput(config, backlog, run=_run_baseline) if baseline else None
+    flink = max_throughput(config, backlog, run=run_job)
+    base = max_throughput(config, backlog, run=run_baseline) if baseline else None
     steps = [_offered_load_step(config, history, fraction * flink["events_per_s"], step_seconds)
              for fraction in fractions]
     half = min(steps, key=lambda s: abs(s["offered_eps"] - 0.5 * flink["events_per_s"]))
@@ -90,13 +90,16 @@ def drop_bench(config: Config) -> None:
         redis.delete(key)
 
 
-def _publish(config: Config, frame, rate: float | None = None, live_delay_ms: int | None = None) -> None:
+def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int | None = None) -> None:
     times = None
     if live_delay_ms is not None:
         times = int(time.time() * 1000) + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
     delay = live_delay_ms if live_delay_ms is not None else config.fraud.label_delay_days * 86_400_000
+    # Live, a chunk is sent when its last event is due: 100 ms of events (transactions and labels),
+    # so no event leaves much later than its event time and latencies measure the job, not this.
+    chunk_size = 20_000 if times is None else max(100, int(rate / 5))
     with Publisher(config, rate=rate, progress=False, counted_topic=config.topics.transactions.name) as publisher:
-        for chunk in fraud_events(frame, delay, config.topics, tx_times_ms=times):
+        for chunk in fraud_events(frame, delay, config.topics, chunk_size=chunk_size, tx_times_ms=times):
             if times is not None:
                 wait = chunk.timestamps[-1] / 1000 - time.time()
                 if wait > 0:
@@ -123,10 +126,10 @@ def score_times(config: Config, expected: int, quiet_s: float = 20, timeout_s: f
     return np.sort(np.array(times))
 
 
-def _max_throughput(config: Config, history, run) -> dict:
+def max_throughput(config: Config, history, run) -> dict:
     bench = bench_topics(config)
     try:
-        _publish(bench, history)
+        publish(bench, history)
         started = run(bench, len(history))
         times = score_times(bench, len(history))
         started.stop()
@@ -142,13 +145,13 @@ class _Running:
         self.stop = stop
 
 
-def _run_job(config: Config, expected: int) -> _Running:
+def run_job(config: Config, expected: int) -> _Running:
     rest = FlinkRest(config.flink.rest_url)
     job_id = submit_job(config, "fraud")
     return _Running(lambda: rest.cancel(job_id))
 
 
-def _run_baseline(config: Config, expected: int) -> _Running:
+def run_baseline(config: Config, expected: int) -> _Running:
     config_file = Path(config.stack.run_dir) / "bench-baseline-config.json"
     config_file.write_text(json.dumps(config.to_dict()))
     process = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "benchmarks" / "baseline_fraud.py"),
@@ -165,7 +168,7 @@ def _offered_load_step(config: Config, history, rate: float, seconds: int) -> di
     rest.wait_for_state(job_id, {"RUNNING"})
     try:
         with ProcessSampler(stack_pids(bench)) as sampler:
-            producer = threading.Thread(target=_publish, args=(bench, frame, rate, 5_000))
+            producer = threading.Thread(target=publish, args=(bench, frame, rate, 5_000))
             producer.start()
             appended, latencies = score_latencies(bench, bench.topics.fraud_scores.name, len(frame), seconds + 60)
             producer.join()
@@ -286,7 +289,7 @@ def write_report(result: dict) -> Path:
     lines += ["", "Per process at the highest step (peak RSS MB, CPU cores):", ""]
     lines += [f"- {name}: {p['peak_rss_mb']} MB, {p.get('cpu_cores', '-')} cores"
               for name, p in steps[-1]["processes"].items()]
-    lines += ["", f"Reproduce: `streamscore bench e2e --job fraud --json`", "",
+    lines += ["", "Reproduce: `streamscore bench e2e --job fraud --json`", "",
               "```json", json.dumps({k: v for k, v in result.items() if k != "steps"}, indent=2), "```", ""]
     path = REPORT_DIR / f"{stem}.md"
     path.write_text("\n".join(lines))

@@ -20,7 +20,9 @@ from urllib.parse import urlparse
 
 from streaming.config import PROJECT_ROOT, Config
 from streaming.errors import ServiceUnavailable, UserError
+from streaming.secret_files import write_private
 from streaming.stack.process import ManagedProcess, ensure_port_free, port_open, wait_until
+from streaming.stack.secure import CLIENT_USER, KAFKA_BROKER_USER, SecureMaterial, redis_password_hash
 
 DEPLOY = PROJECT_ROOT / "deploy"
 
@@ -100,29 +102,78 @@ class KafkaBroker(Service):
             raise UserError(f"Kafka jars are missing in {self.jars}: run `make setup`")
         ensure_port_free("Kafka", self.host, self.port, "kafka.bootstrap_servers")
         ensure_port_free("Kafka", self.host, self.config.kafka.controller_port, "kafka.controller_port")
+        secure = self.config.stack.secure
+        if secure:
+            SecureMaterial.of(self.config).ensure()
         properties = self._write_properties()
         classpath = f"{self.jars}/*"
         if not (self.dir / "data" / "meta.properties").exists():
-            # Formatting assigns the cluster id; done once so data survives down/up.
+            # Formatting assigns the cluster id; done once so data survives down/up. KRaft keeps
+            # SCRAM credentials in its metadata log: the secure stack's users are created here.
             subprocess.run([java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                            "--standalone", "-t", _kafka_cluster_id(), "-c", str(properties)],
-                           check=True, capture_output=True)
+                            "--standalone", "-t", _kafka_cluster_id(), "-c", str(properties),
+                            *self._scram_users()], check=True, capture_output=True)
+            self.scram_marker.write_text(" ".join([KAFKA_BROKER_USER, CLIENT_USER]) if secure else "")
+        elif secure and not (self.scram_marker.exists() and self.scram_marker.read_text().strip()):
+            raise UserError(f"the Kafka data in {self.dir} was created without the secure stack's users; "
+                            "give secure mode its own stack.run_dir (`stack up --secure` does)")
         self.process.start([java, f"-Xmx{self.config.stack.kafka_heap}", "-Xss1m",
                             f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.yaml'}",
                             "-cp", classpath, "kafka.Kafka", str(properties)])
         wait_until(self.healthy, self.config.stack.start_timeout_s, "Kafka broker", self.process)
+
+    @property
+    def scram_marker(self) -> Path:
+        """Names the SCRAM users the storage was formatted with (empty for a plain stack)."""
+        return self.dir / "scram-users"
+
+    def _scram_users(self) -> list[str]:
+        if not self.config.stack.secure:
+            return []
+        material = SecureMaterial.of(self.config)
+        mechanism = self.config.kafka.sasl_mechanism
+        # Generated passwords are URL-safe, so they need no quoting inside the brackets.
+        return [arg for user in (KAFKA_BROKER_USER, CLIENT_USER) for arg in (
+            "--add-scram", f"{mechanism}=[name={user},password={material.password('kafka', user)}]")]
+
+    def _listeners(self) -> list[str]:
+        controller = f"{self.host}:{self.config.kafka.controller_port}"
+        if not self.config.stack.secure:
+            return [f"listeners=PLAINTEXT://{self.host}:{self.port},CONTROLLER://{controller}",
+                    f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "inter.broker.listener.name=PLAINTEXT"]
+        material = SecureMaterial.of(self.config)
+        mechanism = self.config.kafka.sasl_mechanism
+        login = (f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{KAFKA_BROKER_USER}" '
+                 f'password="{material.password("kafka", KAFKA_BROKER_USER)}";')
+        return [
+            f"listeners=SASL_SSL://{self.host}:{self.port},CONTROLLER://{controller}",
+            f"advertised.listeners=SASL_SSL://{self.host}:{self.port}",
+            # KRaft cannot check SCRAM on the controller listener (the credentials live in the
+            # metadata it serves), so it takes TLS with client certificates: only holders of a
+            # key the stack's CA signed (the broker itself) get in.
+            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+            "listener.name.controller.ssl.client.auth=required",
+            "inter.broker.listener.name=SASL_SSL",
+            f"sasl.enabled.mechanisms={mechanism}",
+            f"sasl.mechanism.inter.broker.protocol={mechanism}",
+            f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config={login}",
+            "ssl.keystore.type=PEM", f"ssl.keystore.location={material.kafka_keystore}",
+            "ssl.truststore.type=PEM", f"ssl.truststore.location={material.ca}",
+        ]
 
     def _write_properties(self) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)
         controller = f"{self.host}:{self.config.kafka.controller_port}"
         template = (DEPLOY / "kafka" / "server.properties").read_text()
         path = self.dir / "server.properties"
-        path.write_text(template + "\n".join([
+        # Private: in secure mode it holds the broker's own SCRAM password.
+        write_private(path, (template + "\n".join([
             "", "# Written by `streamscore stack up` from the project configuration.",
-            f"listeners=PLAINTEXT://{self.host}:{self.port},CONTROLLER://{controller}",
-            f"advertised.listeners=PLAINTEXT://{self.host}:{self.port}",
+            *self._listeners(),
             f"controller.quorum.bootstrap.servers={controller}",
-            f"log.dirs={self.dir / 'data'}", ""]))
+            f"log.dirs={self.dir / 'data'}", ""])).encode())
         return path
 
     def stop(self) -> None:
@@ -154,9 +205,11 @@ class RedisServer(Service):
         if not port_open(self.host, self.port):
             return False
         import redis
+
+        from connectors.redis import connect
         try:
-            return bool(redis.Redis.from_url(self.config.redis.url, socket_timeout=2).ping())
-        except redis.RedisError:
+            return bool(connect(self.config, socket_timeout=2).ping())
+        except (redis.RedisError, UserError):
             return False
 
     def start(self) -> None:
@@ -166,9 +219,26 @@ class RedisServer(Service):
         conf = self.dir / "redis.conf"
         conf.write_text((DEPLOY / "redis" / "redis.conf").read_text() + "\n".join([
             "", "# Written by `streamscore stack up` from the project configuration.",
-            f"bind {self.host}", f"port {self.port}", f"dir {self.dir}", ""]))
+            f"bind {self.host}", *self._listener(), f"dir {self.dir}", ""]))
         self.process.start([server, str(conf)])
         wait_until(self.healthy, self.config.stack.start_timeout_s, "Redis", self.process)
+
+    def _listener(self) -> list[str]:
+        if not self.config.stack.secure:
+            return [f"port {self.port}"]
+        material = SecureMaterial.of(self.config)
+        material.ensure()
+        password = material.password("redis", CLIENT_USER)
+        return [
+            "port 0", f"tls-port {self.port}",
+            f"tls-cert-file {material.server_cert}", f"tls-key-file {material.server_key}",
+            f"tls-ca-cert-file {material.ca}",
+            # Clients prove who they are with their ACL password, not a certificate.
+            "tls-auth-clients no",
+            # Nobody gets in without logging in; the file holds only the password's hash.
+            "user default off",
+            f"user {CLIENT_USER} on {redis_password_hash(password)} ~* &* +@all",
+        ]
 
     def stop(self) -> None:
         # SIGTERM makes Redis fsync the append-only file before it exits.

@@ -8,16 +8,15 @@ disturb each other or a running demo.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 
 import pytest
 
-from connectors.kafka import admin_client, ensure_topics
 from fraud.simulator import SimulationParams, simulate
 from inference.training.fraud import build_fraud_model
 from inference.training.sentiment import install_shipped_model
-from streaming.config import Config, TopicsConfig, load_config
+from streaming.config import Config, load_config
 from streaming.stack import stack_up
+from tests.support.stack import drop_topics, isolated, with_registry
 
 pytestmark = pytest.mark.stack
 
@@ -32,14 +31,9 @@ def stack() -> Config:
 @pytest.fixture
 def isolated_config(stack, request) -> Config:
     """The stack's configuration with every topic renamed for this test, created empty."""
-    suffix = f"{request.node.name[:40]}-{uuid.uuid4().hex[:6]}".replace("[", "-").replace("]", "").replace("_", "-")
-    topics = TopicsConfig(**{
-        f.name: dataclasses.replace(getattr(stack.topics, f.name), name=f"{getattr(stack.topics, f.name).name}.{suffix}")
-        for f in dataclasses.fields(TopicsConfig)})
-    config = dataclasses.replace(stack, topics=topics)
-    ensure_topics(config)
+    config = isolated(stack, request.node.name)
     yield config
-    admin_client(config).delete_topics([t.name for t in topics.all()])
+    drop_topics(config)
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +55,4 @@ def model_registry(stack, tmp_path_factory, history):
 @pytest.fixture
 def job_config(isolated_config, model_registry) -> Config:
     """``isolated_config`` with the test registry and its own Redis key prefix."""
-    return dataclasses.replace(
-        isolated_config,
-        inference=dataclasses.replace(isolated_config.inference, registry_dir=model_registry),
-        redis=dataclasses.replace(isolated_config.redis, key_prefix=f"{isolated_config.topics.news.name}:"))
+    return with_registry(isolated_config, model_registry)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import orjson
@@ -17,17 +16,18 @@ import pandas as pd
 import pytest
 import redis
 
-from connectors.kafka import admin_client, producer
+from connectors.kafka import admin_client, count_messages, producer, read_topic
 from fraud.evaluation import performance, train_test_split
 from fraud.features import transform
 from fraud.handbook_format import write_raw
 from fraud.model_features import STREAM_COLUMNS, with_derived_features
 from schemas.validation import epoch_millis
+from streaming.pseudonyms import pseudonym
 from streaming.flink_client import FlinkRest
+from tests.support.cases import bad_cases, case_payload, transaction
 from tests.support.stack import flush_event_time, publish_transactions, running_job, wait_for_messages
 
 pytestmark = pytest.mark.stack
-CASES = Path(__file__).parents[1] / "cases" / "validation.jsonl"
 
 
 @pytest.fixture
@@ -74,6 +74,19 @@ def test_45_days_replayed_live_match_the_batch_reference_and_offline_metrics(fra
         assert abs(value - offline[metric]) <= 0.005, (metric, value, offline[metric])
 
 
+def test_the_broker_refuses_an_event_stamped_hours_ahead_so_it_never_moves_event_time(isolated_config):
+    """A skewed clock two hours ahead: Kafka refuses the record (log.message.timestamp.after.max.ms,
+    deploy/kafka/server.properties) and its producer is told; the topic stays empty."""
+    sender = producer(isolated_config)
+    outcome = []
+    ahead = transaction("from-the-future", int(time.time() * 1000) + 2 * 3_600_000)
+    sender.produce(isolated_config.topics.transactions.name, ahead[1], b"c0", timestamp=ahead[2],
+                   on_delivery=lambda error, message: outcome.append(error))
+    assert sender.flush(30) == 0
+    assert outcome[0] is not None and outcome[0].name() == "INVALID_TIMESTAMP"
+    assert count_messages(isolated_config, isolated_config.topics.transactions.name) == 0
+
+
 def test_bad_events_are_dead_lettered_with_reasons_and_the_job_keeps_running(fraud_config):
     """Every bad case of the shared corpus, a repeated transaction id and a late event each land in
     dead-letter once, with their reason code; the valid transactions are scored; no restart."""
@@ -84,10 +97,9 @@ def test_bad_events_are_dead_lettered_with_reasons_and_the_job_keeps_running(fra
     config = dataclasses.replace(fraud_config, flink=dataclasses.replace(fraud_config.flink,
                                                                          idle_partition_timeout_ms=600_000))
     topic_of = {"transactions": config.topics.transactions.name, "fraud-labels": config.topics.fraud_labels.name}
-    cases = [json.loads(line) for line in CASES.open()]
-    bad = [c for c in cases if c["topic"] in topic_of and c["code"]]
+    bad = bad_cases(set(topic_of))
     start = epoch_millis("2018-04-01T00:00:31Z")  # the corpus' transactions are stamped at this time
-    valid = [_transaction(f"ok-{i}", start + (i + 1) * 60_000, customer=f"c{i % 3}") for i in range(20)]
+    valid = [transaction(f"ok-{i}", start + (i + 1) * 60_000, customer=f"c{i % 3}") for i in range(20)]
     positions: dict[str, tuple] = {}
     sender = producer(config, **{"message.max.bytes": config.topics.transactions.max_message_bytes})
 
@@ -98,27 +110,30 @@ def test_bad_events_are_dead_lettered_with_reasons_and_the_job_keeps_running(fra
     rest = FlinkRest(config.flink.rest_url)
     with running_job(config, "fraud") as job_id:
         for case in [c for c in bad if c["topic"] == "transactions"]:
-            send(case["case"], topic_of[case["topic"]], _case_payload(case), case["record_timestamp_ms"], b"c0")
+            send(case["case"], topic_of[case["topic"]], case_payload(case), case["record_timestamp_ms"], b"c0")
         for tx_id, payload, timestamp, customer in valid:
             send(tx_id, topic_of["transactions"], payload, timestamp, customer.encode())
         assert sender.flush(30) == 0
         # The first transaction again (same id, same terminal), and, once event time has passed the
         # valid ones (they are scored), one an hour behind.
-        repeated = _transaction(valid[0][0], valid[-1][2] + 1000)
+        repeated = transaction(valid[0][0], valid[-1][2] + 1000)
         send("repeated transaction id", topic_of["transactions"], repeated[1], repeated[2], b"c0")
         assert sender.flush(30) == 0
         flush_event_time(config, valid[-1][2] + 2000, labels=True)
         wait_for_messages(config, config.topics.fraud_scores.name, len(valid), timeout_s=90)
-        late = _transaction("late", start - 3_600_000)
+        late = transaction("late", start - 3_600_000)
         send("late event", topic_of["transactions"], late[1], late[2], b"c1")
+        ancient = transaction("ancient", epoch_millis("2000-01-01T00:00:00Z"))
+        send("event from the year 2000", topic_of["transactions"], ancient[1], ancient[2], b"c2")
         assert sender.flush(30) == 0
         flush_event_time(config, valid[-1][2] + 86_400_000, labels=True)
         # The label cases are stamped a week later: sent last, they cannot make anything else late.
         for case in [c for c in bad if c["topic"] == "fraud-labels"]:
-            send(case["case"], topic_of[case["topic"]], _case_payload(case), case["record_timestamp_ms"], b"c0")
+            send(case["case"], topic_of[case["topic"]], case_payload(case), case["record_timestamp_ms"], b"c0")
         assert sender.flush(30) == 0
         expected = {case["case"]: case["code"] for case in bad}
-        expected.update({"repeated transaction id": "duplicate_event", "late event": "late_event"})
+        expected.update({"repeated transaction id": "duplicate_event", "late event": "late_event",
+                         "event from the year 2000": "late_event"})
         letters = wait_for_messages(config, config.topics.dead_letter.name, len(expected), timeout_s=120)
         scores = wait_for_messages(config, config.topics.fraud_scores.name, len(valid), timeout_s=60)
         assert rest.job(job_id)["state"] == "RUNNING" and not rest.exceptions(job_id), "the job failed over"
@@ -133,7 +148,7 @@ def test_bad_events_are_dead_lettered_with_reasons_and_the_job_keeps_running(fra
         assert letter is not None, f"{name} is not in dead-letter"
         assert letter["error"].split(":")[0] == code, (name, letter["error"])
     assert by_position[positions["missing amount"]]["payload"] == base64.b64encode(
-        _case_payload(next(c for c in bad if c["case"] == "missing amount"))).decode()
+        case_payload(next(c for c in bad if c["case"] == "missing amount"))).decode()
     scored = [s["transaction_id"] for s in scores if not s["transaction_id"].startswith("sentinel")]
     assert sorted(scored) == sorted(tx[0] for tx in valid)
 
@@ -173,13 +188,26 @@ def test_redis_holds_the_latest_score_per_customer_and_a_replay_leaves_the_same_
     client.delete(*first)
 
 
-def _transaction(tx_id: str, time_ms: int, customer: str = "c0") -> tuple[str, bytes, int, str]:
-    stamp = pd.Timestamp(time_ms, unit="ms").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    event = {"transaction_id": tx_id, "event_time": stamp, "customer_id": customer, "terminal_id": "t1", "amount": 5.0}
-    return tx_id, orjson.dumps(event), time_ms, customer
+def test_with_a_pseudonym_key_the_outputs_name_each_card_by_its_pseudonym(fraud_config, history, tmp_path):
+    key_file = tmp_path / "pseudonym-key"
+    key_file.write_bytes(os.urandom(32))
+    config = dataclasses.replace(fraud_config, fraud=dataclasses.replace(fraud_config.fraud,
+                                                                         pseudonym_key_file=str(key_file)))
+    replay = history[history["TX_DATETIME"] < "2018-04-01 06:00"]
+    with running_job(config, "fraud"):
+        publish_transactions(config, replay, label_delay_days=None)
+        flush_event_time(config, last_time_ms(replay) + 86_400_000)
+        wait_for_messages(config, config.topics.fraud_scores.name, len(replay))
+        time.sleep(3)  # the Redis sink flushes every 200 ms and at checkpoints
 
+    key = key_file.read_bytes()
+    expected = {str(tx): pseudonym(key, str(customer)) for tx, customer in zip(replay["TRANSACTION_ID"], replay["CUSTOMER_ID"])}
+    messages = [(m.key().decode(), orjson.loads(m.value())) for m in read_topic(config, config.topics.fraud_scores.name)]
+    assert {score["transaction_id"]: score["customer_id"] for _, score in messages} == expected
+    assert all(message_key == score["customer_id"] for message_key, score in messages)
+    client = redis.Redis.from_url(config.redis.url, decode_responses=True)
+    prefix = f"{config.redis.key_prefix}fraud:customer:"
+    stored = {k.removeprefix(prefix) for k in client.scan_iter(f"{prefix}*", count=1000)}
+    assert stored == set(expected.values())
+    client.delete(*(prefix + p for p in stored))
 
-def _case_payload(case: dict) -> bytes:
-    if case["payload_base64"] is None:
-        return b'{"pad": "' + b"x" * case["pad_bytes"] + b'"}'
-    return base64.b64decode(case["payload_base64"])

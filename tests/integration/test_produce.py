@@ -8,7 +8,6 @@ import orjson
 import pytest
 
 from connectors.kafka import count_messages, read_topic
-from streaming.config import load_config
 
 pytestmark = pytest.mark.stack
 

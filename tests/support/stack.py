@@ -3,19 +3,44 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
+import uuid
 from collections.abc import Iterator
 
 import numpy as np
 import orjson
 import pandas as pd
 
-from connectors.kafka import consumer, producer, read_topic
+from connectors.kafka import admin_client, consumer, ensure_topics, producer, read_topic
 from fraud.events import fraud_events, iso_strings
 from sentiment.news import news_chunks
-from streaming.config import Config
+from streaming.config import Config, TopicsConfig
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.producers import Publisher
+
+
+def isolated(config: Config, name: str) -> Config:
+    """``config`` with every topic renamed after ``name`` plus a random suffix, created empty."""
+    suffix = f"{name[:40]}-{uuid.uuid4().hex[:6]}".replace("[", "-").replace("]", "").replace("_", "-")
+    topics = TopicsConfig(**{
+        f.name: dataclasses.replace(getattr(config.topics, f.name), name=f"{getattr(config.topics, f.name).name}.{suffix}")
+        for f in dataclasses.fields(TopicsConfig)})
+    config = dataclasses.replace(config, topics=topics)
+    ensure_topics(config)
+    return config
+
+
+def drop_topics(config: Config) -> None:
+    admin_client(config).delete_topics([t.name for t in config.topics.all()])
+
+
+def with_registry(config: Config, registry_dir: str) -> Config:
+    """``config`` with the test registry and a Redis key prefix of its own."""
+    return dataclasses.replace(
+        config,
+        inference=dataclasses.replace(config.inference, registry_dir=registry_dir),
+        redis=dataclasses.replace(config.redis, key_prefix=f"{config.topics.news.name}:"))
 
 
 @contextlib.contextmanager

@@ -10,7 +10,21 @@ import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.UnifiedJedis;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManagerFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.util.Map;
 import java.util.Set;
 
@@ -30,12 +44,24 @@ final class RedisConnections {
     }
 
     private static JedisClientConfig clientConfig(URI uri, RedisSinkOptions.Settings settings) {
+        boolean tls = "rediss".equals(uri.getScheme());
         DefaultJedisClientConfig.Builder builder = DefaultJedisClientConfig.builder()
-                .ssl("rediss".equals(uri.getScheme()))
+                .ssl(tls)
                 .connectionTimeoutMillis(5_000)
                 .socketTimeoutMillis(10_000);
+        if (tls) {
+            // Jedis checks no hostname by default: without this any certificate the CA signed
+            // for another host would pass.
+            SSLParameters parameters = new SSLParameters();
+            parameters.setEndpointIdentificationAlgorithm("HTTPS");
+            builder.sslParameters(parameters);
+            if (settings.tlsCaFile() != null) {
+                builder.sslSocketFactory(trusting(Path.of(settings.tlsCaFile())));
+            }
+        }
         String userInfo = uri.getUserInfo();
-        String password = settings.passwordEnv() == null ? null : System.getenv(settings.passwordEnv());
+        String password = settings.passwordFile() != null ? readSecret(Path.of(settings.passwordFile()))
+                : settings.passwordEnv() == null ? null : System.getenv(settings.passwordEnv());
         if (userInfo != null) {
             String[] parts = userInfo.split(":", 2);
             if (!parts[0].isEmpty()) {
@@ -45,6 +71,9 @@ final class RedisConnections {
                 password = parts[1];
             }
         }
+        if (settings.user() != null) {
+            builder.user(settings.user());
+        }
         if (password != null) {
             builder.password(password);
         }
@@ -53,6 +82,40 @@ final class RedisConnections {
             builder.database(Integer.parseInt(path.substring(1)));
         }
         return builder.build();
+    }
+
+    /** The secret file's content, byte for byte (as the Python clients read it). */
+    static String readSecret(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            // The message names the file, never its content.
+            throw new UncheckedIOException("cannot read the Redis password file " + file, e);
+        }
+    }
+
+    /** TLS that trusts exactly the CA certificates of a PEM file. */
+    static SSLSocketFactory trusting(Path caFile) {
+        try (InputStream in = Files.newInputStream(caFile)) {
+            KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
+            trusted.load(null, null);
+            int index = 0;
+            for (Certificate certificate : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                trusted.setCertificateEntry("ca-" + index++, certificate);
+            }
+            if (index == 0) {
+                throw new IllegalArgumentException("no certificate in the Redis CA file " + caFile);
+            }
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(trusted);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trust.getTrustManagers(), null);
+            return context.getSocketFactory();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the Redis CA file " + caFile, e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("the Redis CA file " + caFile + " holds no usable certificate", e);
+        }
     }
 
     /** Loads the script where the keys live: the server, or every cluster node. */

@@ -31,7 +31,8 @@ public class RedisSinkFactory implements DynamicTableSinkFactory {
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
         return Set.of(RedisSinkOptions.MODE, RedisSinkOptions.TTL, RedisSinkOptions.BATCH_SIZE,
-                RedisSinkOptions.FLUSH_INTERVAL, RedisSinkOptions.RETRY_TIMEOUT, RedisSinkOptions.PASSWORD_ENV);
+                RedisSinkOptions.FLUSH_INTERVAL, RedisSinkOptions.RETRY_TIMEOUT, RedisSinkOptions.PASSWORD_ENV,
+                RedisSinkOptions.USER, RedisSinkOptions.PASSWORD_FILE, RedisSinkOptions.TLS_CA_FILE);
     }
 
     @Override
@@ -65,7 +66,10 @@ public class RedisSinkFactory implements DynamicTableSinkFactory {
                 options.get(RedisSinkOptions.TTL).toSeconds(), options.get(RedisSinkOptions.BATCH_SIZE),
                 options.get(RedisSinkOptions.FLUSH_INTERVAL).toMillis(),
                 options.get(RedisSinkOptions.RETRY_TIMEOUT).toMillis(),
-                options.getOptional(RedisSinkOptions.PASSWORD_ENV).orElse(null));
+                options.getOptional(RedisSinkOptions.PASSWORD_ENV).orElse(null),
+                options.getOptional(RedisSinkOptions.USER).orElse(null),
+                options.getOptional(RedisSinkOptions.PASSWORD_FILE).orElse(null),
+                options.getOptional(RedisSinkOptions.TLS_CA_FILE).orElse(null));
         return new RedisDynamicSink(settings, context.getCatalogTable().getResolvedSchema().toPhysicalRowDataType());
     }
 }

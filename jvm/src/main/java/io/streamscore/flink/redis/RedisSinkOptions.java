@@ -30,11 +30,20 @@ public final class RedisSinkOptions {
             .withDescription("How long a batch is retried while Redis is unreachable before the job fails over.");
     public static final ConfigOption<String> PASSWORD_ENV = ConfigOptions.key("password-env").stringType()
             .noDefaultValue().withDescription("Environment variable holding the password (never in the DDL).");
+    public static final ConfigOption<String> USER = ConfigOptions.key("user").stringType().noDefaultValue()
+            .withDescription("ACL user to log in as (overrides the URL's user).");
+    public static final ConfigOption<String> PASSWORD_FILE = ConfigOptions.key("password-file").stringType()
+            .noDefaultValue().withDescription("File holding the password, read by each writer when it opens; "
+                    + "its content is taken byte for byte.");
+    public static final ConfigOption<String> TLS_CA_FILE = ConfigOptions.key("tls.ca-file").stringType()
+            .noDefaultValue().withDescription("PEM file of the CA certificates that sign the server's certificate "
+                    + "(rediss:// URLs; the JVM's default trust store when absent).");
 
     private RedisSinkOptions() {}
 
     /** The resolved settings, shipped with the job. */
     public record Settings(String url, String mode, String keyTemplate, String[] versionFields, long ttlSeconds,
-                           int batchSize, long flushIntervalMs, long retryTimeoutMs, String passwordEnv)
+                           int batchSize, long flushIntervalMs, long retryTimeoutMs, String passwordEnv,
+                           String user, String passwordFile, String tlsCaFile)
             implements Serializable {}
 }
