@@ -108,13 +108,14 @@ def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int
 
 
 def score_times(config: Config, expected: int, quiet_s: float = 20, timeout_s: float = 1800,
-                 topic: str | None = None) -> np.ndarray:
+                 topic: str | None = None, start_s: float = 180) -> np.ndarray:
     """Append times (ms) of the scores, read uncommitted as they are written, until all are there
-    or none came for ``quiet_s`` (the job keeps the newest transactions until event time passes)."""
+    or none came for ``quiet_s`` (the job keeps the newest transactions until event time passes).
+    The first score may take ``start_s``: the job starts its Python workers first."""
     reader = consumer(config, f"bench-{uuid.uuid4()}", **{"isolation.level": "read_uncommitted"})
     reader.subscribe([topic or config.topics.fraud_scores.name])
     times: list[int] = []
-    deadline, last = time.monotonic() + timeout_s, time.monotonic()
+    deadline, last = time.monotonic() + timeout_s, time.monotonic() + start_s - quiet_s
     try:
         while len(times) < expected and time.monotonic() < deadline and time.monotonic() - last < quiet_s:
             batch = [m.timestamp()[1] for m in reader.consume(10_000, timeout=1.0) if not m.error()]

@@ -77,11 +77,12 @@ class ProcessSampler:
             now = time.monotonic()
             for name, pid in self.pids.items():
                 self.samples[name].append((now, rss_mb(pid), cpu_seconds(pid)))
-                # A TaskManager's children are its Python workers.
-                workers = descendants(pid)
-                if workers:
-                    self.samples[f"{name}_python_workers"].append(
-                        (now, sum(rss_mb(p) for p in workers), sum(cpu_seconds(p) for p in workers)))
+                # A TaskManager's children are its Python workers; Redis forks to rewrite its log.
+                children = descendants(pid)
+                if children:
+                    label = f"{name}_python_workers" if name.startswith("taskmanager") else f"{name}_children"
+                    self.samples[label].append(
+                        (now, sum(rss_mb(p) for p in children), sum(cpu_seconds(p) for p in children)))
             self._stop.wait(self.interval_s)
 
     def summary(self) -> dict[str, dict]:

@@ -132,8 +132,8 @@ def run_fraud_job(stack: Config, registry: str, feed: pd.DataFrame, name: str, f
         _send_bad_events(config, bad)
         flush_event_time(config, int(feed["TX_DATETIME"].max().value // 1_000_000) + 86_400_000, labels=True)
         wait_for_messages(config, config.topics.fraud_scores.name, len(feed), timeout_s=300)
-        # A duplicate would be committed by a later checkpoint: wait for two.
-        time.sleep(2.5 * config.flink.checkpoint_interval_ms / 1000)
+        # A duplicate would come with a later checkpoint's commit: give it one more interval.
+        time.sleep(1.5 * config.flink.checkpoint_interval_ms / 1000)
         outcome = _outcome(config, feed)
         if fault is None:
             assert not rest.exceptions(job_id), "the fault-free run failed over"
