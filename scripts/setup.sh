@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything streamscore needs on a fresh Debian machine with Python 3.11+ and Java 17:
-# Debian packages (redis-server, prometheus) when missing, the project venv with pinned PyPI
+# Debian packages (redis-server, prometheus, openssl) when missing, the project venv with pinned PyPI
 # packages, and the pinned JVM jars from Maven Central with their sha256 checked.
 # Each step is skipped when its result is already present and up to date.
 set -euo pipefail
@@ -29,6 +29,7 @@ debian_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v openssl >/dev/null || missing+=(openssl)  # stack up --secure makes its certificates
   [ ${#missing[@]} -eq 0 ] && return
   [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}: run 'sudo apt-get install ${missing[*]}' or make setup as root"
   say "installing Debian packages: ${missing[*]}"
