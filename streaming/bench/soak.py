@@ -46,17 +46,18 @@ def bench_soak(config: Config, minutes: float = 10, fraction: float = 0.7, max_e
     series: list[dict] = []
     try:
         with ProcessSampler(stack_pids(bench), interval_s=interval_s) as sampler:
-            scores = _ScoreCounter(bench)
+            scores, lag = _ScoreCounter(bench), _Lag(bench)
             replay = history.iloc[:int(rate * minutes * 60)]
             feeder = threading.Thread(target=publish, args=(bench, replay, rate), daemon=True)
             feeder.start()
             started = time.monotonic()
             while feeder.is_alive():
                 time.sleep(interval_s)
-                series.append({"t_s": round(time.monotonic() - started, 1), "lag": _lag(bench),
+                series.append({"t_s": round(time.monotonic() - started, 1), "lag": lag(),
                                "scored": scores.take(), "restarts": len(rest.exceptions(job_id)),
                                "rss_mb": {name: round(s[-1][1]) for name, s in sampler.samples.items() if s}})
             scores.stop()
+            lag.close()
     finally:
         rest.cancel(job_id)
         drop_bench(bench)
@@ -66,20 +67,23 @@ def bench_soak(config: Config, minutes: float = 10, fraction: float = 0.7, max_e
     return result
 
 
-def _lag(config: Config) -> int:
-    """Records of the job's input topics beyond the offsets it committed at its last checkpoint."""
-    group = f"streamscore-fraud-{config.topics.transactions.name}"
-    probe = consumer(config, group, **{"isolation.level": "read_uncommitted"})
-    try:
-        partitions = [TopicPartition(topic.name, p) for topic in (config.topics.transactions, config.topics.fraud_labels)
-                      for p in range(topic.partitions)]
-        lag = 0
-        for committed in probe.committed(partitions, timeout=10):
-            end = probe.get_watermark_offsets(committed, timeout=10)[1]
-            lag += end - max(committed.offset, 0)
-        return lag
-    finally:
-        probe.close()
+class _Lag:
+    """Records of the job's input topics beyond the offsets it committed at its last checkpoint,
+    read by one probe for the whole run."""
+
+    def __init__(self, config: Config):
+        self._probe = consumer(config, f"streamscore-fraud-{config.topics.transactions.name}",
+                               **{"isolation.level": "read_uncommitted"})
+        self._partitions = [TopicPartition(topic.name, p) for topic in (config.topics.transactions,
+                                                                         config.topics.fraud_labels)
+                            for p in range(topic.partitions)]
+
+    def __call__(self) -> int:
+        return sum(self._probe.get_watermark_offsets(committed, timeout=10)[1] - max(committed.offset, 0)
+                   for committed in self._probe.committed(self._partitions, timeout=10))
+
+    def close(self) -> None:
+        self._probe.close()
 
 
 class _ScoreCounter:

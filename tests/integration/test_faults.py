@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pytest
-import redis
 
 from connectors.kafka import count_messages, producer
+from connectors.redis import connect
 from fraud.events import fraud_events
 from streaming.config import Config
 from streaming.bench.processes import descendants
@@ -142,7 +142,7 @@ def run_fraud_job(stack: Config, registry: str, feed: pd.DataFrame, name: str, f
         if rest.job(job_id)["state"] not in ("FINISHED", "CANCELED", "FAILED"):
             rest.cancel(job_id)
         drop_topics(config)
-        client = redis.Redis.from_url(config.redis.url)
+        client = connect(config)
         for key in client.scan_iter(f"{config.redis.key_prefix}*", count=1000):
             client.delete(key)
 
@@ -171,7 +171,7 @@ def _outcome(config: Config, feed: pd.DataFrame) -> Outcome:
     assert len(counts) == len(feed), f"{len(counts)} of {len(feed)} transactions scored"
     alerts = read_json(config, config.topics.fraud_alerts.name)
     letters = read_json(config, config.topics.dead_letter.name)
-    client = redis.Redis.from_url(config.redis.url, decode_responses=True)
+    client = connect(config, decode_responses=True)
     prefix = config.redis.key_prefix
     hashes = {key.removeprefix(prefix): {f: v for f, v in client.hgetall(key).items() if f != "_written_ms"}
               for key in client.scan_iter(f"{prefix}fraud:customer:*", count=1000)}

@@ -14,9 +14,9 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-import redis
 
 from connectors.kafka import admin_client, count_messages, producer, read_topic
+from connectors.redis import connect
 from fraud.evaluation import performance, train_test_split
 from fraud.features import transform
 from fraud.handbook_format import write_raw
@@ -157,7 +157,7 @@ def test_bad_events_are_dead_lettered_with_reasons_and_the_job_keeps_running(fra
 def test_redis_holds_the_latest_score_per_customer_and_a_replay_leaves_the_same_keys(fraud_config, history):
     config = fraud_config
     replay = history[history["TX_DATETIME"] < "2018-04-06"]
-    client = redis.Redis.from_url(config.redis.url, decode_responses=True)
+    client = connect(config, decode_responses=True)
     prefix = config.redis.key_prefix
 
     def snapshot():
@@ -205,7 +205,7 @@ def test_with_a_pseudonym_key_the_outputs_name_each_card_by_its_pseudonym(fraud_
     messages = [(m.key().decode(), orjson.loads(m.value())) for m in read_topic(config, config.topics.fraud_scores.name)]
     assert {score["transaction_id"]: score["customer_id"] for _, score in messages} == expected
     assert all(message_key == score["customer_id"] for message_key, score in messages)
-    client = redis.Redis.from_url(config.redis.url, decode_responses=True)
+    client = connect(config, decode_responses=True)
     prefix = f"{config.redis.key_prefix}fraud:customer:"
     stored = {k.removeprefix(prefix) for k in client.scan_iter(f"{prefix}*", count=1000)}
     assert stored == set(expected.values())
