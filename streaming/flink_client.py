@@ -168,6 +168,13 @@ class FlinkRest:
     def job(self, job_id: str) -> dict:
         return self._call("GET", f"/jobs/{job_id}")
 
+    def taskmanagers(self, job_id: str) -> set[str]:
+        """The TaskManagers (resource ids) running at least one of the job's tasks."""
+        return {tm["taskmanager-id"]
+                for vertex in self.job(job_id)["vertices"]
+                for tm in self._call("GET", f"/jobs/{job_id}/vertices/{vertex['id']}/taskmanagers")["taskmanagers"]
+                if tm["status"] == "RUNNING"}
+
     def exceptions(self, job_id: str) -> list[dict]:
         """Failures the job recovered from (or did not), newest first."""
         return self._call("GET", f"/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])

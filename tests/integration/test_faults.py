@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
@@ -36,6 +38,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 LABEL_DELAY_DAYS = 1
 RATE_TX_PER_S = 800  # two days of the simulator (about 19,000 transactions) in about 25 s
+SECOND_CLUSTER = "http://127.0.0.1:8091"
 Fault = Callable[[Config, str], str]  # (config, running job id) → the job id that runs on
 
 
@@ -104,24 +107,83 @@ def stop_with_savepoint_and_resume(config: Config, job_id: str) -> str:
                                    stop_with_savepoint_and_resume], ids=lambda fault: fault.__name__)
 def test_a_fault_mid_stream_changes_nothing_a_reader_sees(stack, model_registry, feed, fault_free, fault):
     outcome = run_fraud_job(stack, model_registry, feed, fault.__name__, fault)
-    assert outcome.scores.keys() == fault_free.scores.keys()
-    differing = {tx: (outcome.scores[tx], score) for tx, score in fault_free.scores.items()
+    assert_same(outcome, fault_free)
+
+
+@pytest.fixture(scope="module")
+def second_cluster(stack, tmp_path_factory) -> Config:
+    """Another standalone Flink cluster beside the stack's, on other ports: two TaskManagers
+    of two slots each. It reaches the stack's Kafka and Redis."""
+    config = dataclasses.replace(
+        stack,
+        flink=dataclasses.replace(stack.flink, rest_url=SECOND_CLUSTER, rpc_port=6133, taskmanagers=2,
+                                  slots_per_taskmanager=2),
+        prometheus=dataclasses.replace(stack.prometheus, flink_metrics_ports="9290-9292"),
+        stack=dataclasses.replace(stack.stack, run_dir=str(tmp_path_factory.mktemp("second-cluster")),
+                                  taskmanager_memory="3072m"))
+    cluster = FlinkCluster(config)
+    try:
+        cluster.start()
+        yield config
+    finally:
+        cluster.stop()
+
+
+def test_a_job_submitted_to_another_cluster_survives_losing_one_of_two_taskmanagers(
+        stack, model_registry, feed, fault_free, second_cluster):
+    """``job submit --cluster URL`` at parallelism 2 over two TaskManagers; one is killed and not
+    replaced: the job recovers from its checkpoint on the other (it has slots for both subtasks),
+    then stops with a savepoint."""
+    rest = FlinkRest(SECOND_CLUSTER)
+    taskmanagers = FlinkCluster(second_cluster).taskmanagers
+    ran_on = {}
+
+    def kill_one_taskmanager(config: Config, job_id: str) -> str:
+        ran_on["before"] = rest.taskmanagers(job_id)
+        os.kill(taskmanagers[0].pid, signal.SIGKILL)
+        _wait(lambda: rest.exceptions(job_id), "the job to fail over")
+        return job_id
+
+    def stop_with_savepoint(job_id: str) -> None:
+        ran_on["after"] = rest.taskmanagers(job_id)
+        ran_on["savepoint"] = rest.savepoint(job_id, stop=True)
+        rest.wait_for_state(job_id, {"FINISHED"})
+
+    outcome = run_fraud_job(stack, model_registry, feed, "second-cluster", kill_one_taskmanager,
+                            cluster=SECOND_CLUSTER, before_cancel=stop_with_savepoint)
+    assert ran_on["before"] == {"taskmanager-0", "taskmanager-1"}
+    assert ran_on["after"] == {"taskmanager-1"}
+    assert_same(outcome, fault_free)
+    assert Path(urlparse(ran_on["savepoint"]).path, "_metadata").is_file()
+    assert [job["state"] for job in rest.jobs()] == ["FINISHED"]
+
+
+def assert_same(outcome: Outcome, reference: Outcome) -> None:
+    assert outcome.scores.keys() == reference.scores.keys()
+    differing = {tx: (outcome.scores[tx], score) for tx, score in reference.scores.items()
                  if abs(outcome.scores[tx] - score) > 1e-9}
     assert not differing, f"{len(differing)} scores differ, e.g. {list(differing.items())[:3]}"
-    assert outcome.alerts == fault_free.alerts
-    assert outcome.dead_letters == fault_free.dead_letters
-    assert outcome.redis == fault_free.redis
+    assert outcome.alerts == reference.alerts
+    assert outcome.dead_letters == reference.dead_letters
+    assert outcome.redis == reference.redis
 
 
-def run_fraud_job(stack: Config, registry: str, feed: pd.DataFrame, name: str, fault: Fault | None) -> Outcome:
-    """Feed the job at a steady rate; inject ``fault`` once scores are committed; collect the outputs."""
+def run_fraud_job(stack: Config, registry: str, feed: pd.DataFrame, name: str, fault: Fault | None,
+                  cluster: str | None = None, before_cancel: Callable[[str], None] | None = None) -> Outcome:
+    """Feed the job at a steady rate; inject ``fault`` once scores are committed; collect the outputs.
+
+    The job runs on the stack's Flink, or on the one at ``cluster``; ``before_cancel`` gets the
+    id of the job once its outputs are read, while it still runs."""
     config = with_registry(isolated(stack, f"faults-{name}"), registry)
     config = dataclasses.replace(config, fraud=dataclasses.replace(config.fraud, label_delay_days=LABEL_DELAY_DAYS))
     bad = bad_cases({"transactions"})
-    rest = FlinkRest(config.flink.rest_url)
-    job_id = submit_job(config, "fraud")
+    rest = FlinkRest(cluster or config.flink.rest_url)
+    job_id = submit_job(config, "fraud", cluster=cluster)
     try:
         rest.wait_for_state(job_id, {"RUNNING"})
+        # Tasks open their Python workers and load the model before they run: on a cluster's
+        # first job that takes longer than the feed.
+        _wait(lambda: all(v["status"] == "RUNNING" for v in rest.job(job_id)["vertices"]), "every task to run")
         publisher = threading.Thread(target=_publish, args=(config, feed), daemon=True)
         publisher.start()
         if fault is not None:
@@ -137,6 +199,8 @@ def run_fraud_job(stack: Config, registry: str, feed: pd.DataFrame, name: str, f
         outcome = _outcome(config, feed)
         if fault is None:
             assert not rest.exceptions(job_id), "the fault-free run failed over"
+        if before_cancel is not None:
+            before_cancel(job_id)
         return outcome
     finally:
         if rest.job(job_id)["state"] not in ("FINISHED", "CANCELED", "FAILED"):
