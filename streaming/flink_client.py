@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 import zipfile
@@ -53,7 +54,7 @@ def connector_jars(config: Config) -> list[Path]:
 
 def submit_job(config: Config, name: str, parallelism: int | None = None, cluster: str | None = None,
                savepoint: str | None = None, params: dict[str, str] | None = None,
-               job_file: Path | None = None, timeout_s: float = 300) -> str:
+               job_file: Path | None = None, requirements: bool = False, timeout_s: float = 300) -> str:
     """Submit one of the project's jobs, detached; returns its Flink job id.
 
     Args:
@@ -64,6 +65,8 @@ def submit_job(config: Config, name: str, parallelism: int | None = None, cluste
         savepoint: resume from this savepoint path.
         params: job-specific parameters (``--param KEY=VALUE``).
         job_file: the job's Python file, for jobs outside ``jobs/`` (benchmarks, tests).
+        requirements: ship the project's Python requirements too, for a cluster whose Python
+            has PyFlink but not the packages the jobs import.
     """
     from streaming.stack.services import flink_environment
 
@@ -87,6 +90,8 @@ def submit_job(config: Config, name: str, parallelism: int | None = None, cluste
             "-p", str(parallelism or config.flink.parallelism)]
     if savepoint:
         argv += ["-s", savepoint]
+    if requirements:
+        argv += ["-pyreq", python_requirements(run_dir)]
     argv += ["--config-file", str(config_file), "--jars", ";".join(str(j) for j in connector_jars(config))]
     argv += [f"--param={key}={value}" for key, value in (params or {}).items()]
     env = flink_environment(config)
@@ -128,6 +133,29 @@ def source_archive(directory: Path) -> Path:
             for path in files:
                 zf.write(path, path.relative_to(PROJECT_ROOT))
     return archive
+
+
+def python_requirements(directory: Path) -> str:
+    """``-pyreq`` value: the project's pinned runtime requirements and a folder of their wheels.
+
+    Each TaskManager pip-installs them from the wheels, offline, before the job's Python workers
+    start. The cluster brings PyFlink itself, so apache-flink is left out. The wheels are those
+    of this machine's Python and platform, which the cluster's must match.
+    """
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    pins = [pin for pin in pyproject["project"]["dependencies"] if not pin.startswith("apache-flink")]
+    text = "\n".join(pins) + "\n"
+    digest = hashlib.sha256(f"{text}{sys.version_info[:2]}".encode()).hexdigest()[:12]
+    requirements = directory / f"requirements-{digest}.txt"
+    requirements.write_text(text)
+    wheels = PROJECT_ROOT / ".cache" / "wheelhouse" / digest
+    if not (wheels / ".complete").exists():
+        result = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+                                 "--dest", str(wheels), "-r", str(requirements)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ServiceUnavailable(f"downloading the job's Python requirements failed: {_root_cause(result.stderr)}")
+        (wheels / ".complete").touch()
+    return f"{requirements}#{wheels}"
 
 
 class FlinkRest:
