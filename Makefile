@@ -29,7 +29,7 @@ bench: setup
 	@$(BIN)/streamscore stack up
 	@$(BIN)/streamscore bench produce --json
 
-check-deploy: setup  ## validate every deployment manifest under deploy/ offline
+check-deploy: setup  ## validate every deployment manifest under deploy/ offline (Kubernetes schemas, CRDs, kustomize, hadolint)
 	@bash scripts/check_deploy.sh
 
 clean: down
