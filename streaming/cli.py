@@ -135,6 +135,8 @@ def _stack_status(args, config):
             pids = part.get("taskmanager_pids")
             pid = part.get("pid") or part.get("jobmanager_pid")
             extra = f" taskmanagers={pids}" if pids is not None else ""
+            if part.get("nodes"):  # a Redis Cluster
+                extra = " nodes=" + ",".join(f"{node['address']}(pid={node['pid']})" for node in part["nodes"])
             state = "healthy" if part["healthy"] else "DOWN"
             print(f"{name:<11} {state:<8} {address:<28} pid={pid}{extra}")
     return 0 if all(part["healthy"] for part in status.values()) else 1
@@ -215,6 +217,9 @@ def _job_commands(commands) -> None:
     submit.add_argument("--parallelism", type=_positive_int, help="default: flink.parallelism")
     submit.add_argument("--cluster", metavar="URL", help="Flink REST endpoint (default: flink.rest_url)")
     submit.add_argument("--from-savepoint", metavar="PATH", help="resume from this savepoint")
+    submit.add_argument("--requirements", action="store_true",
+                        help="ship the project's Python requirements as wheels, installed by each TaskManager "
+                             "(for a cluster whose Python has PyFlink but not the jobs' packages)")
     listing = _command(job, "list", _job_list, "jobs on the cluster")
     listing.add_argument("--cluster", metavar="URL")
     listing.add_argument("--json", action="store_true")
@@ -230,7 +235,7 @@ def _job_commands(commands) -> None:
 def _job_submit(args, config):
     from streaming.flink_client import submit_job
     job_id = submit_job(config, args.name, parallelism=args.parallelism, cluster=args.cluster,
-                        savepoint=args.from_savepoint)
+                        savepoint=args.from_savepoint, requirements=args.requirements)
     print(f"submitted {args.name} as job {job_id}")
 
 

@@ -23,6 +23,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from streaming.errors import ConfigError
 
@@ -30,6 +31,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "STREAMSCORE_"
 KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_SSL")
 SCRAM_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
+REDIS_MODES = ("standalone", "cluster")
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,13 @@ class KafkaConfig:
 
 @dataclass(frozen=True)
 class RedisConfig:
-    # rediss:// for TLS, verified against ca_file (the system's CAs when empty).
+    # rediss:// for TLS, verified against ca_file (the system's CAs when empty). In cluster mode,
+    # any one node of the cluster (clients read the slot map from it); the database must be 0.
     url: str = "redis://127.0.0.1:6379/0"
+    # standalone: one Redis server. cluster: a Redis Cluster; the jobs' sinks and every redis-py
+    # client follow its slot map. The local stack then starts stack.redis_cluster_masters masters
+    # at the port of url and the ports after it.
+    mode: str = "standalone"
     # An ACL user; its password is read from password_file by every client (redis-py, the JVM
     # sink) and never held in config.
     username: str = ""
@@ -112,6 +119,13 @@ class RedisConfig:
     key_prefix: str = ""
     customer_ttl_s: int = 30 * 86_400
     doc_ttl_s: int = 7 * 86_400
+
+    def __post_init__(self):
+        if self.mode not in REDIS_MODES:
+            raise ConfigError(f"config redis.mode must be one of {', '.join(REDIS_MODES)}, got {self.mode!r}")
+        # A cluster has only database 0 (SELECT is refused).
+        if self.mode == "cluster" and urlparse(self.url).path.strip("/") not in ("", "0"):
+            raise ConfigError(f"config redis.url must name database 0 (or none) in cluster mode, got {self.url}")
 
 
 @dataclass(frozen=True)
@@ -151,6 +165,13 @@ class StackConfig:
     # Kafka over SASL_SSL (SCRAM) and Redis over TLS with an ACL user, from a throwaway CA,
     # certificates and passwords under <run_dir>/secrets (`streamscore stack up --secure`).
     secure: bool = False
+    # With redis.mode = "cluster": how many masters (no replicas) the local Redis Cluster has.
+    redis_cluster_masters: int = 3
+
+    def __post_init__(self):
+        if self.redis_cluster_masters < 1:
+            raise ConfigError("config stack.redis_cluster_masters must be at least 1, "
+                              f"got {self.redis_cluster_masters}")
 
 
 @dataclass(frozen=True)

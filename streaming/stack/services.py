@@ -1,4 +1,5 @@
-"""The four services of the local stack: a Kafka broker (KRaft), Redis, Flink and Prometheus.
+"""The four services of the local stack: a Kafka broker (KRaft), Redis (a server, or a Redis
+Cluster with ``redis.mode = "cluster"``), Flink and Prometheus.
 
 Each service knows how to start itself on loopback from the project's configuration, how to tell
 that it is healthy, and how to stop. ``streaming.stack.stack`` runs them in order.
@@ -224,21 +225,7 @@ class RedisServer(Service):
         wait_until(self.healthy, self.config.stack.start_timeout_s, "Redis", self.process)
 
     def _listener(self) -> list[str]:
-        if not self.config.stack.secure:
-            return [f"port {self.port}"]
-        material = SecureMaterial.of(self.config)
-        material.ensure()
-        password = material.password("redis", CLIENT_USER)
-        return [
-            "port 0", f"tls-port {self.port}",
-            f"tls-cert-file {material.server_cert}", f"tls-key-file {material.server_key}",
-            f"tls-ca-cert-file {material.ca}",
-            # Clients prove who they are with their ACL password, not a certificate.
-            "tls-auth-clients no",
-            # Nobody gets in without logging in; the file holds only the password's hash.
-            "user default off",
-            f"user {CLIENT_USER} on {redis_password_hash(password)} ~* &* +@all",
-        ]
+        return redis_listener(self.config, self.port)
 
     def stop(self) -> None:
         # SIGTERM makes Redis fsync the append-only file before it exits.
@@ -247,6 +234,136 @@ class RedisServer(Service):
     def status(self) -> dict:
         return {"url": self.config.redis.url, "pid": self.process.pid, "healthy": self.healthy(),
                 "log": str(self.process.log_file)}
+
+
+def redis_listener(config: Config, port: int) -> list[str]:
+    """redis.conf lines for the client port: plain, or (``stack.secure``) TLS with an ACL user."""
+    if not config.stack.secure:
+        return [f"port {port}"]
+    material = SecureMaterial.of(config)
+    material.ensure()
+    password = material.password("redis", CLIENT_USER)
+    return [
+        "port 0", f"tls-port {port}",
+        f"tls-cert-file {material.server_cert}", f"tls-key-file {material.server_key}",
+        f"tls-ca-cert-file {material.ca}",
+        # Clients prove who they are with their ACL password, not a certificate.
+        "tls-auth-clients no",
+        # Nobody gets in without logging in; the file holds only the password's hash.
+        "user default off",
+        f"user {CLIENT_USER} on {redis_password_hash(password)} ~* &* +@all",
+    ]
+
+
+CLUSTER_SLOTS = 16384
+
+
+class RedisClusterNodes(Service):
+    """A Redis Cluster on loopback (``redis.mode = "cluster"``): Debian's redis-server, one
+    process per master, no replicas.
+
+    The masters listen on the port of ``redis.url`` and the ``stack.redis_cluster_masters - 1``
+    ports after it (7001, 7002, 7003 for ``redis://127.0.0.1:7001/0``), each with its cluster bus
+    on its port + 10000 and its data and ``nodes.conf`` in ``<run_dir>/redis-cluster/<port>``. The
+    first start hands each master an equal range of the 16384 slots and joins them; later starts
+    find the cluster in ``nodes.conf``, so ``down``/``up`` keeps the slot map and (append-only
+    files) the keys.
+
+    Example Usage::
+
+        nodes = RedisClusterNodes(config)   # config.redis.mode == "cluster"
+        nodes.start()
+    """
+
+    name = "redis"
+
+    def __init__(self, config: Config):
+        super().__init__(config)
+        self.host, first_port = host_port(config.redis.url, 6379)
+        self.ports = [first_port + i for i in range(config.stack.redis_cluster_masters)]
+        self.dir = self.run_dir / "redis-cluster"
+        self.processes = {port: ManagedProcess(f"redis-cluster-{port}", self.run_dir) for port in self.ports}
+
+    def cluster_info(self, port: int) -> dict[str, str] | None:
+        """The node's ``CLUSTER INFO`` (``cluster_state``, ``cluster_slots_assigned``, ...), or
+        None when it does not answer."""
+        if not port_open(self.host, port):
+            return None
+        import redis
+
+        from connectors.redis import connect_node
+        try:
+            with connect_node(self.config, self.host, port, socket_timeout=2, decode_responses=True) as node:
+                # redis-py parses the reply into a dict of strings.
+                return node.execute_command("CLUSTER INFO")
+        except (redis.RedisError, UserError):
+            return None
+
+    def healthy(self) -> bool:
+        return all((info := self.cluster_info(port)) is not None and info.get("cluster_state") == "ok"
+                   for port in self.ports)
+
+    def start(self) -> None:
+        server = require_program("redis-server", "run `make setup` (installs Debian's redis-server)")
+        for port, process in self.processes.items():
+            if process.pid is not None:
+                continue
+            ensure_port_free("a Redis Cluster node", self.host, port, "redis.url")
+            ensure_port_free("a Redis Cluster node", self.host, port + 10_000,
+                             "redis.url (a node's cluster bus listens on its port + 10000)")
+            node_dir = self.dir / str(port)
+            node_dir.mkdir(parents=True, exist_ok=True)
+            conf = node_dir / "redis.conf"
+            conf.write_text((DEPLOY / "redis" / "redis.conf").read_text() + "\n".join([
+                "", "# Written by `streamscore stack up` from the project configuration.",
+                f"bind {self.host}", *redis_listener(self.config, port), f"dir {node_dir}",
+                "cluster-enabled yes", "cluster-config-file nodes.conf",
+                # How long a master may be silent before the others mark it failed.
+                "cluster-node-timeout 5000",
+                *(["tls-cluster yes"] if self.config.stack.secure else []), ""]))
+            process.start([server, str(conf)])
+        for port, process in self.processes.items():
+            wait_until(lambda: self.cluster_info(port) is not None, self.config.stack.start_timeout_s,
+                       f"Redis Cluster node {self.host}:{port}", process)
+        infos = [self.cluster_info(port) or {} for port in self.ports]
+        fresh = [info.get("cluster_slots_assigned") == "0" and info.get("cluster_known_nodes") == "1" for info in infos]
+        if all(fresh):
+            self._create()
+        elif any(fresh):
+            # A fresh node beside nodes that already form a cluster: joining it would need a
+            # reshard, which is not this command's business.
+            raise UserError(f"the Redis Cluster in {self.dir} does not match the {len(self.ports)} masters of "
+                            "stack.redis_cluster_masters; stop the stack and delete that folder to start afresh")
+        wait_until(self.healthy, self.config.stack.start_timeout_s, "Redis Cluster",
+                   self.processes[self.ports[0]])
+
+    def _create(self) -> None:
+        """Slots split evenly, one config epoch per master, then every node meets the first."""
+        import socket
+
+        from connectors.redis import connect_node
+        nodes = [connect_node(self.config, self.host, port, socket_timeout=10) for port in self.ports]
+        for index, node in enumerate(nodes):
+            first, end = index * CLUSTER_SLOTS // len(nodes), (index + 1) * CLUSTER_SLOTS // len(nodes)
+            node.execute_command("CLUSTER ADDSLOTS", *range(first, end))
+            # Distinct epochs, as `redis-cli --cluster create` sets them: no collision to resolve.
+            node.execute_command("CLUSTER SET-CONFIG-EPOCH", index + 1)
+        address = socket.gethostbyname(self.host)  # MEET takes an IP address
+        for port in self.ports[1:]:
+            nodes[0].execute_command("CLUSTER MEET", address, port)
+        for node in nodes:
+            node.close()
+
+    def stop(self) -> None:
+        # SIGTERM makes each node fsync its append-only file and save nodes.conf before it exits.
+        for process in self.processes.values():
+            process.stop(timeout_s=30)
+
+    def status(self) -> dict:
+        nodes = [{"address": f"{self.host}:{port}", "pid": process.pid, "log": str(process.log_file)}
+                 for port, process in self.processes.items()]
+        return {"url": self.config.redis.url, "mode": "cluster", "pid": nodes[0]["pid"],
+                "healthy": self.healthy(), "nodes": nodes, "log": nodes[0]["log"]}
 
 
 class FlinkCluster(Service):
@@ -430,7 +547,8 @@ class PrometheusServer(Service):
 
 def all_services(config: Config) -> list[Service]:
     """In start order: Flink's reporters and Prometheus come after the data services."""
-    return [KafkaBroker(config), RedisServer(config), FlinkCluster(config), PrometheusServer(config)]
+    redis = RedisClusterNodes(config) if config.redis.mode == "cluster" else RedisServer(config)
+    return [KafkaBroker(config), redis, FlinkCluster(config), PrometheusServer(config)]
 
 
 def service_error(service: Service) -> ServiceUnavailable:

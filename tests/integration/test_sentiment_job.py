@@ -7,8 +7,8 @@ import base64
 import orjson
 import pandas as pd
 import pytest
-import redis
 
+from connectors.redis import connect
 from sentiment.news import read_entities, spike_scenario
 from tests.support.stack import flush_news_time, publish_news, running_job, wait_for_messages
 
@@ -76,7 +76,7 @@ def test_the_spike_scenario_alerts_for_the_burst_entity_alone_and_every_event_la
     assert alerts[0]["negative_share"] > alerts[0]["baseline"] and alerts[0]["reason"].startswith("negative_spike")
 
     # Redis: a hash per document and the latest window per entity.
-    client = redis.Redis.from_url(config.redis.url, decode_responses=True)
+    client = connect(config, decode_responses=True)
     prefix = config.redis.key_prefix
     doc = client.hgetall(f"{prefix}sentiment:doc:{scored['id'].iloc[0]}")
     assert doc["label"] == scored["label"].iloc[0] and doc["entity"] == scored["entity"].iloc[0]

@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
-import redis
 
 from connectors.kafka import count_messages, ensure_topics
+from connectors.redis import connect
 from fraud.events import fraud_events
 from fraud.simulator import SimulationParams, simulate
 from streaming.producers import Publisher
@@ -74,7 +74,7 @@ def test_down_then_up_keeps_topic_data_and_redis_keys(isolated_config):
         for chunk in fraud_events(frame, None, config.topics):
             publisher.send(chunk)
     key = f"streamscore-test:{config.topics.transactions.name}"
-    client = redis.Redis.from_url(config.redis.url)
+    client = connect(config)
     client.hset(key, mapping={"score": "0.5"})
     client.close()
 
@@ -83,7 +83,7 @@ def test_down_then_up_keeps_topic_data_and_redis_keys(isolated_config):
     stack_up(config, report=lambda line: None)
 
     assert count_messages(config, config.topics.transactions.name) == len(frame)
-    client = redis.Redis.from_url(config.redis.url)
+    client = connect(config)
     assert client.hgetall(key) == {b"score": b"0.5"}
     client.delete(key)
     ensure_topics(config)

@@ -25,6 +25,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -34,13 +35,42 @@ final class RedisConnections {
     private RedisConnections() {}
 
     static UnifiedJedis open(RedisSinkOptions.Settings settings) {
+        return open(settings, Set.of());
+    }
+
+    /**
+     * Connects to the URL's server; for a cluster, it and the {@code knownNodes} an earlier
+     * connection saw are the seeds, so a reconnect finds the cluster even while the URL's node
+     * is down (a failed master whose replica took over).
+     */
+    static UnifiedJedis open(RedisSinkOptions.Settings settings, Set<HostAndPort> knownNodes) {
         URI uri = URI.create(settings.url());
         JedisClientConfig config = clientConfig(uri, settings);
         HostAndPort node = new HostAndPort(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort());
         if (settings.mode().equals("cluster")) {
-            return new JedisCluster(Set.of(node), config);
+            return new JedisCluster(seeds(node, knownNodes), config);
         }
         return new JedisPooled(node, config);
+    }
+
+    /** The URL's node first, then the known ones. */
+    static Set<HostAndPort> seeds(HostAndPort urlNode, Set<HostAndPort> knownNodes) {
+        Set<HostAndPort> seeds = new LinkedHashSet<>();
+        seeds.add(urlNode);
+        seeds.addAll(knownNodes);
+        return seeds;
+    }
+
+    /** The nodes (masters and replicas) in a cluster connection's slot map; none for a server. */
+    static Set<HostAndPort> nodesOf(UnifiedJedis redis) {
+        if (redis instanceof JedisCluster cluster) {
+            Set<HostAndPort> nodes = new LinkedHashSet<>();
+            for (String node : cluster.getClusterNodes().keySet()) {
+                nodes.add(HostAndPort.from(node));
+            }
+            return nodes;
+        }
+        return Set.of();
     }
 
     private static JedisClientConfig clientConfig(URI uri, RedisSinkOptions.Settings settings) {
@@ -118,7 +148,12 @@ final class RedisConnections {
         }
     }
 
-    /** Loads the script where the keys live: the server, or every cluster node. */
+    /**
+     * Loads the script where the keys live: the server, or every node of the cluster's slot map
+     * (replicas too, so a replica promoted after a failover has it). A node that lost its cache
+     * (restarted, or SCRIPT FLUSH) answers NOSCRIPT; the writer then reconnects, which loads the
+     * script everywhere again.
+     */
     static String loadScript(UnifiedJedis redis, RedisSinkOptions.Settings settings, String script) {
         if (redis instanceof JedisCluster cluster) {
             String sha = null;

@@ -11,8 +11,10 @@ import org.apache.flink.types.Row;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -72,6 +74,8 @@ public class RedisHashWriter implements SinkWriter<RowData> {
     private final LatencyHistogram batchLatency;
     private UnifiedJedis redis;
     private String scriptSha;
+    /** Cluster nodes the last connection saw: seeds of the next one besides the URL's node. */
+    private Set<HostAndPort> knownNodes = Set.of();
 
     RedisHashWriter(RedisSinkOptions.Settings settings, DataStructureConverter converter, String[] fieldNames,
                     WriterInitContext context) {
@@ -185,7 +189,7 @@ public class RedisHashWriter implements SinkWriter<RowData> {
     /** Sends the writes in one pipeline; returns how many were older than what Redis holds. */
     private int pipeline(List<Write> batch) {
         if (redis == null) {
-            redis = RedisConnections.open(settings);
+            redis = RedisConnections.open(settings, knownNodes);
             scriptSha = RedisConnections.loadScript(redis, settings, NEWER_WINS);
         }
         List<Response<Object>> results = new ArrayList<>(batch.size());
@@ -202,11 +206,17 @@ public class RedisHashWriter implements SinkWriter<RowData> {
                     stale++;
                 }
             } catch (JedisDataException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
-                    // Redis restarted without its script cache: load it and send the batch again.
-                    closeConnection();
-                }
+                // NOSCRIPT: a server restarted without its script cache. MOVED or ASK: a cluster
+                // moved the key's slot (failover, resharding). Either way the retry reconnects,
+                // which reads the slot map afresh and loads the script on every node; the writes
+                // of this batch that were applied are skipped by the version check.
+                closeConnection();
                 throw e;
+            } catch (IllegalStateException e) {
+                // A cluster pipeline logs a node's broken connection and leaves that node's
+                // replies unset: retry like any connection failure, rather than fail the job.
+                closeConnection();
+                throw new JedisConnectionException("a Redis Cluster node did not answer the pipeline", e);
             }
         }
         return stale;
@@ -214,6 +224,14 @@ public class RedisHashWriter implements SinkWriter<RowData> {
 
     private void closeConnection() {
         if (redis != null) {
+            try {
+                Set<HostAndPort> nodes = RedisConnections.nodesOf(redis);
+                if (!nodes.isEmpty()) {
+                    knownNodes = nodes;
+                }
+            } catch (RuntimeException ignored) {
+                // The URL's node is a seed anyway.
+            }
             try {
                 redis.close();
             } catch (RuntimeException ignored) {

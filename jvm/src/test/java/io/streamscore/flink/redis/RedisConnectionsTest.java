@@ -2,10 +2,13 @@ package io.streamscore.flink.redis;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.HostAndPort;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,5 +41,14 @@ class RedisConnectionsTest {
     @Test
     void urlPasswordIsRedactedInMessages() {
         assertEquals("rediss://svc:***@127.0.0.1:6380/0", RedisConnections.redact("rediss://svc:pw@127.0.0.1:6380/0"));
+    }
+
+    @Test
+    void aClusterReconnectIsSeededWithTheUrlNodeThenTheNodesSeenBefore() {
+        HostAndPort urlNode = new HostAndPort("127.0.0.1", 7001);
+        HostAndPort other = new HostAndPort("127.0.0.1", 7002);
+        assertEquals(List.of(urlNode, other),
+                List.copyOf(RedisConnections.seeds(urlNode, new LinkedHashSet<>(List.of(other, urlNode)))));
+        assertEquals(List.of(urlNode), List.copyOf(RedisConnections.seeds(urlNode, java.util.Set.of())));
     }
 }
