@@ -248,6 +248,19 @@ class FlinkRest:
             time.sleep(0.5)
         raise ServiceUnavailable(f"savepoint of job {job_id} did not complete within {timeout_s:.0f}s")
 
+    def wait_until_running(self, job_id: str, timeout_s: float = 180) -> None:
+        """Wait until the job and every one of its tasks run. A task opens its Python worker and
+        loads its model before it runs: events sent before that wait in Kafka."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            job = self.job(job_id)
+            if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
+                return
+            if job["state"] in ENDED_STATES:
+                raise UserError(f"job {job_id} ended ({job['state']}) before all its tasks ran")
+            time.sleep(0.5)
+        raise ServiceUnavailable(f"the tasks of job {job_id} did not all run within {timeout_s:.0f}s")
+
     def wait_for_state(self, job_id: str, states: set[str], timeout_s: float = 120) -> str:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -123,13 +123,12 @@ def bare_onnx_runtime(config: Config, texts: list[str], runs: int = 3) -> dict:
 def _latency_step(config: Config, entities: dict, rate: float, seconds: int) -> dict:
     bench = bench_topics(config, scores="sentiment_scores")
     count = max(1, int(rate * seconds))
-    plan = steady_scenario(entities, count, seed=4, event_rate=rate, start_ms=int(time.time() * 1000) + 20_000)
     rest = FlinkRest(bench.flink.rest_url)
     job_id = submit_job(bench, "sentiment")
-    rest.wait_for_state(job_id, {"RUNNING"})
+    rest.wait_until_running(job_id)
+    plan = steady_scenario(entities, count, seed=4, event_rate=rate, start_ms=int(time.time() * 1000) + 2_000)
     try:
         with ProcessSampler(stack_pids(bench)) as sampler:
-            # The first event is due 20 s from now: time for the job to start its Python workers.
             producer = threading.Thread(target=_publish, args=(bench, plan, rate))
             producer.start()
             _, latencies = score_latencies(bench, bench.topics.sentiment_scores.name, count, seconds + 90)

@@ -42,7 +42,7 @@ def bench_soak(config: Config, minutes: float = 10, fraction: float = 0.7, max_e
     bench = bench_topics(config)
     rest = FlinkRest(bench.flink.rest_url)
     job_id = submit_job(bench, "fraud")
-    rest.wait_for_state(job_id, {"RUNNING"})
+    rest.wait_until_running(job_id)
     series: list[dict] = []
     try:
         with ProcessSampler(stack_pids(bench), interval_s=interval_s) as sampler:

@@ -180,10 +180,7 @@ def run_fraud_job(stack: Config, registry: str, feed: pd.DataFrame, name: str, f
     rest = FlinkRest(cluster or config.flink.rest_url)
     job_id = submit_job(config, "fraud", cluster=cluster)
     try:
-        rest.wait_for_state(job_id, {"RUNNING"})
-        # Tasks open their Python workers and load the model before they run: on a cluster's
-        # first job that takes longer than the feed.
-        _wait(lambda: all(v["status"] == "RUNNING" for v in rest.job(job_id)["vertices"]), "every task to run")
+        rest.wait_until_running(job_id)
         publisher = threading.Thread(target=_publish, args=(config, feed), daemon=True)
         publisher.start()
         if fault is not None:

@@ -48,7 +48,7 @@ def running_job(config: Config, name: str, **submit) -> Iterator[str]:
     """Submit a job, yield its id once it runs, cancel it at the end."""
     rest = FlinkRest(config.flink.rest_url)
     job_id = submit_job(config, name, **submit)
-    rest.wait_for_state(job_id, {"RUNNING"})
+    rest.wait_until_running(job_id)
     try:
         yield job_id
     finally:
