@@ -33,12 +33,13 @@ def kafka_security_options(config: Config) -> dict[str, str]:
     The password never enters the DDL (which ends up in the job graph and the client's logs):
     the JAAS line refers to ``kafka.password_file`` through Kafka's DirectoryConfigProvider,
     which each Kafka client resolves on the TaskManager when it connects. The CA is a PEM file,
-    which Kafka's Java clients accept as a truststore.
+    which Kafka's Java clients accept as a truststore. Paths are made absolute but links are kept:
+    a mounted Kubernetes Secret's files are links that follow each rotation.
     """
     kafka = config.kafka
     if kafka.security_protocol == "PLAINTEXT":
         return {}
-    secret = Path(kafka.password_file).resolve()
+    secret = Path(kafka.password_file).absolute()
     module = f"{SHADED_KAFKA}.common.security.scram.ScramLoginModule"
     return {
         "properties.security.protocol": kafka.security_protocol,
@@ -48,7 +49,7 @@ def kafka_security_options(config: Config) -> dict[str, str]:
         "properties.sasl.jaas.config": (f'{module} required username="{kafka.username}" '
                                         f'password="${{secretfile:{secret.parent}:{secret.name}}}";'),
         "properties.ssl.truststore.type": "PEM",
-        "properties.ssl.truststore.location": str(Path(kafka.ca_file).resolve()),
+        "properties.ssl.truststore.location": str(Path(kafka.ca_file).absolute()),
     }
 
 

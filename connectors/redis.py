@@ -43,9 +43,9 @@ def redis_hash_sink(table: str, config: Config, columns: str, key: str, version_
     if config.redis.username:
         login["user"] = config.redis.username
     if config.redis.password_file:
-        login["password-file"] = str(Path(config.redis.password_file).resolve())
+        login["password-file"] = str(Path(config.redis.password_file).absolute())
     if config.redis.ca_file:
-        login["tls.ca-file"] = str(Path(config.redis.ca_file).resolve())
+        login["tls.ca-file"] = str(Path(config.redis.ca_file).absolute())
     options = "".join(f",\n  '{name}' = '{value}'" for name, value in login.items())
     return f"""CREATE TEMPORARY TABLE {table} (
   {columns}
