@@ -251,21 +251,22 @@ class FlinkRest:
     def wait_until_running(self, job_id: str, timeout_s: float = 180) -> None:
         """Wait until the job and every one of its tasks run. A task opens its Python worker and
         loads its model before it runs: events sent before that wait in Kafka."""
+        def every_task_runs(job: dict) -> bool:
+            if job["state"] in ENDED_STATES:
+                raise UserError(f"job {job_id} ended ({job['state']}) before all its tasks ran")
+            return job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"])
+
+        self._poll(job_id, every_task_runs, timeout_s, "all its tasks running")
+
+    def wait_for_state(self, job_id: str, states: set[str], timeout_s: float = 120) -> str:
+        return self._poll(job_id, lambda job: job["state"] in states, timeout_s, "/".join(sorted(states)))["state"]
+
+    def _poll(self, job_id: str, done, timeout_s: float, what: str) -> dict:
+        """The job's details once ``done`` holds for them, checked every 0.5 s."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             job = self.job(job_id)
-            if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
-                return
-            if job["state"] in ENDED_STATES:
-                raise UserError(f"job {job_id} ended ({job['state']}) before all its tasks ran")
+            if done(job):
+                return job
             time.sleep(0.5)
-        raise ServiceUnavailable(f"the tasks of job {job_id} did not all run within {timeout_s:.0f}s")
-
-    def wait_for_state(self, job_id: str, states: set[str], timeout_s: float = 120) -> str:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            state = self.job(job_id)["state"]
-            if state in states:
-                return state
-            time.sleep(0.5)
-        raise ServiceUnavailable(f"job {job_id} did not reach {'/'.join(sorted(states))} within {timeout_s:.0f}s")
+        raise ServiceUnavailable(f"job {job_id} did not reach {what} within {timeout_s:.0f}s")
