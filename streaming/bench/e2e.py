@@ -50,7 +50,7 @@ def bench_e2e_fraud(config: Config, backlog_days: int = 60, step_seconds: int = 
     backlog = history[history["TX_TIME_DAYS"] < backlog_days]
     flink = max_throughput(config, backlog, run=run_job)
     base = max_throughput(config, backlog, run=run_baseline) if baseline else None
-    steps = [_offered_load_step(config, history, fraction * flink["events_per_s"], step_seconds)
+    steps = [offered_load_step(config, history, fraction * flink["events_per_s"], step_seconds)
              for fraction in fractions]
     half = min(steps, key=lambda s: abs(s["offered_eps"] - 0.5 * flink["events_per_s"]))
     result = {
@@ -96,9 +96,9 @@ def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int
     if live_delay_ms is not None:
         times = int(time.time() * 1000) + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
     delay = live_delay_ms if live_delay_ms is not None else config.fraud.label_delay_days * 86_400_000
-    # Live, a chunk is sent when its last event is due: 100 ms of events (transactions and labels),
-    # so no event leaves much later than its event time and latencies measure the job, not this.
-    chunk_size = 20_000 if times is None else max(100, int(rate / 5))
+    # Live, a chunk is sent when its last event is due: 10 ms of events (transactions and labels),
+    # so no event leaves more than 10 ms after its event time and latencies measure the job.
+    chunk_size = 20_000 if times is None else live_chunk_size(rate)
     with Publisher(config, rate=rate, progress=False, counted_topic=config.topics.transactions.name) as publisher:
         for chunk in fraud_events(frame, delay, config.topics, chunk_size=chunk_size, tx_times_ms=times):
             if times is not None:
@@ -106,6 +106,11 @@ def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int
                 if wait > 0:
                     time.sleep(wait)
             publisher.send(chunk)
+
+
+def live_chunk_size(rate: float) -> int:
+    """Events per live chunk: 10 ms of them at ``rate``."""
+    return max(1, int(rate / 100))
 
 
 def score_times(config: Config, expected: int, quiet_s: float = 20, timeout_s: float = 1800,
@@ -162,34 +167,51 @@ def run_baseline(config: Config, expected: int) -> _Running:
     return _Running(lambda: (process.terminate(), process.wait(30)))
 
 
-def _offered_load_step(config: Config, history, rate: float, seconds: int, warmup_s: int = 15) -> dict:
-    """Live traffic at ``rate`` for ``warmup_s`` + ``seconds``; only events of the last ``seconds``
-    are measured. A job just started holds its first events for seconds (the first records
-    through each operator, its first checkpoint): measured from its first event, every step's p99
-    was that warm-up, not the job's steady state (docs/performance.md, "Latency")."""
+def offered_load_step(config: Config, history, rate: float, seconds: int, warmup_s: int = 15) -> dict:
+    """The fraud job under live transactions at ``rate`` (``live_step``)."""
     bench = bench_topics(config)
     frame = history.iloc[:int(rate * (warmup_s + seconds))]
+    return live_step(bench, "fraud", lambda: publish(bench, frame, rate, live_delay_ms=5_000), rate, len(frame),
+                     seconds, warmup_s)
+
+
+# Per job: the topic its scores go to, and the Redis keys its sink writes.
+LIVE_OUTPUTS = {"fraud": ("fraud_scores", "fraud:customer:*"), "sentiment": ("sentiment_scores", "sentiment:doc:*")}
+
+
+def live_step(bench: Config, job: str, send, rate: float, sent: int, seconds: int, warmup_s: int) -> dict:
+    """Run ``job`` on ``bench``'s topics while ``send()`` produces ``sent`` events live at ``rate``
+    (event time = send time) for ``warmup_s`` + ``seconds``; only events of the last ``seconds``
+    are measured.
+
+    A job just started holds its first events for seconds (the first records through each
+    operator, its first checkpoint): measured from its first event, every step's p99 was that
+    warm-up, not the job's steady state (docs/performance.md, "Latency").
+    """
+    scores_topic, redis_pattern = LIVE_OUTPUTS[job]
     rest = FlinkRest(bench.flink.rest_url)
-    job_id = submit_job(bench, "fraud")
+    job_id = submit_job(bench, job)
     rest.wait_until_running(job_id)
     try:
         with ProcessSampler(stack_pids(bench)) as sampler:
-            measured_from_ms = int(time.time() * 1000) + warmup_s * 1000
-            producer = threading.Thread(target=publish, args=(bench, frame, rate, 5_000))
+            producer = threading.Thread(target=send)
             producer.start()
-            appended, latencies = score_latencies(bench, bench.topics.fraud_scores.name, len(frame),
+            appended, latencies = score_latencies(bench, getattr(bench.topics, scores_topic).name, sent,
                                                   warmup_s + seconds + 60)
             producer.join()
-        redis = redis_latencies(bench, "fraud:customer:*", since_ms=measured_from_ms)
+        event_times = appended - latencies
+        measured_from_ms = int(event_times.min()) + warmup_s * 1000 if len(event_times) else 0
+        redis = redis_latencies(bench, redis_pattern, since_ms=measured_from_ms)
     finally:
         rest.cancel(job_id)
         drop_bench(bench)
-    measured = appended - latencies >= measured_from_ms  # by event time
+    measured = event_times >= measured_from_ms
     window = np.sort(appended[measured])
     sustained = len(window) / max((window[-1] - window[0]) / 1000, 1e-3) if len(window) > 1 else 0.0
-    return {"offered_eps": round(rate), "throughput_eps": round(sustained), "scored": len(latencies),
-            "sent": len(frame), "warmup_s": warmup_s, "latency_ms": percentiles(latencies[measured]),
-            "redis_latency_ms": percentiles(redis), "processes": sampler.summary()}
+    return {"offered_eps": round(rate, 1), "throughput_eps": round(sustained),
+            "scored": len(latencies), "sent": sent, "warmup_s": warmup_s,
+            "latency_ms": percentiles(latencies[measured]), "redis_latency_ms": percentiles(redis),
+            "processes": sampler.summary()}
 
 
 def stack_pids(config: Config) -> dict[str, int]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -25,10 +24,9 @@ import numpy as np
 
 from inference.registry import ModelRegistry
 from sentiment.news import news_chunks, read_entities, steady_scenario
-from streaming.bench.e2e import (REPORT_DIR, bench_topics, drop_bench, percentiles, redis_latencies, score_latencies,
-                                 score_times, stack_pids, steady_rate)
+from streaming.bench.e2e import (REPORT_DIR, bench_topics, drop_bench, live_chunk_size, live_step, score_times,
+                                 steady_rate)
 from streaming.bench.machine import machine_info
-from streaming.bench.processes import ProcessSampler
 from streaming.config import Config
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.producers import Publisher
@@ -62,8 +60,9 @@ def bench_e2e_sentiment(config: Config, documents: int = 6000, step_seconds: int
     return result
 
 
-def _publish(config: Config, plan, rate: float | None = None) -> None:
-    chunks = news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=0, chunk_size=200)
+def _publish(config: Config, plan, rate: float | None = None, chunk_size: int = 200) -> None:
+    """Live (``rate`` given), a chunk is sent when its last document is due."""
+    chunks = news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=0, chunk_size=chunk_size)
     with Publisher(config, rate=rate, progress=False) as publisher:
         for chunk in chunks:
             wait = chunk.timestamps[-1] / 1000 - time.time()
@@ -120,26 +119,15 @@ def bare_onnx_runtime(config: Config, texts: list[str], runs: int = 3) -> dict:
             "threads": os.cpu_count(), "model": model.tag, "variant": model.resolve_variant(config.inference.variant)}
 
 
-def _latency_step(config: Config, entities: dict, rate: float, seconds: int) -> dict:
+def _latency_step(config: Config, entities: dict, rate: float, seconds: int, warmup_s: int = 15) -> dict:
     bench = bench_topics(config, scores="sentiment_scores")
-    count = max(1, int(rate * seconds))
-    rest = FlinkRest(bench.flink.rest_url)
-    job_id = submit_job(bench, "sentiment")
-    rest.wait_until_running(job_id)
-    plan = steady_scenario(entities, count, seed=4, event_rate=rate, start_ms=int(time.time() * 1000) + 2_000)
-    try:
-        with ProcessSampler(stack_pids(bench)) as sampler:
-            producer = threading.Thread(target=_publish, args=(bench, plan, rate))
-            producer.start()
-            _, latencies = score_latencies(bench, bench.topics.sentiment_scores.name, count, seconds + 90)
-            producer.join()
-        redis = redis_latencies(bench, "sentiment:doc:*")
-    finally:
-        rest.cancel(job_id)
-        drop_bench(bench)
-    return {"offered_eps": round(rate, 1), "scored": len(latencies), "sent": count,
-            "latency_ms": percentiles(latencies[int(0.1 * len(latencies)):]), "redis_latency_ms": percentiles(redis),
-            "processes": sampler.summary()}
+    count = max(1, int(rate * (warmup_s + seconds)))
+
+    def send() -> None:
+        plan = steady_scenario(entities, count, seed=4, event_rate=rate, start_ms=int(time.time() * 1000) + 1_000)
+        _publish(bench, plan, rate, chunk_size=live_chunk_size(rate))
+
+    return live_step(bench, "sentiment", send, rate, count, seconds, warmup_s)
 
 
 def write_report(result: dict) -> Path:
