@@ -142,6 +142,9 @@ class FlinkConfig:
     # out a broker restart or a backlog read of another topic: a shorter one lets event time run
     # ahead of a quiet topic (fraud labels) whose next events then arrive late.
     idle_partition_timeout_ms: int = 60_000
+    # Longest a partly filled network buffer waits before it is sent to the next operator
+    # (execution.buffer-timeout.interval). Every shuffle pays it at low rates; full buffers go at once.
+    buffer_timeout_ms: int = 10
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ CLUSTER_ONLY_KEYS = {
     "parallelism.default": "spec.job.parallelism sets it",
     "taskmanager.memory.jvm-metaspace.size": "one job per cluster: no class metadata left by earlier jobs",
     "metrics.reporter.prom.port": "each pod has its own address: one port",
+    "state.backend.type": "production state (millions of cards) outgrows the heap: RocksDB",
 }
 
 Result = tuple[str, list[str]]  # what was checked, what is wrong with it ([] = fine)

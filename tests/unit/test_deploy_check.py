@@ -70,10 +70,10 @@ def test_an_unknown_kind_fails_instead_of_being_skipped(schemas, tmp_path):
 def test_flink_configuration_must_agree_with_the_local_stack(schemas, tmp_path):
     fraud = _fraud()
     fraud["spec"]["flinkConfiguration"]["execution.checkpointing.interval"] = "60s"
-    del fraud["spec"]["flinkConfiguration"]["state.backend.type"]
+    del fraud["spec"]["flinkConfiguration"]["pipeline.auto-watermark-interval"]
     problems = _problems(check_manifest(_write(tmp_path / "fraud.yaml", fraud), schemas))
     assert "spec.flinkConfiguration.execution.checkpointing.interval is '60s'; deploy/flink/config.yaml has '10s'" in problems
-    assert "spec.flinkConfiguration.state.backend.type is missing; deploy/flink/config.yaml has 'rocksdb'" in problems
+    assert "spec.flinkConfiguration.pipeline.auto-watermark-interval is missing; deploy/flink/config.yaml has '50ms'" in problems
 
 
 def test_a_job_configuration_with_an_unknown_key_fails(schemas, tmp_path):
