@@ -32,14 +32,20 @@ class ManagedProcess:
 
     @property
     def pid(self) -> int | None:
+        pid = self._recorded_pid()
+        return pid if pid is not None and _alive(pid) else None
+
+    def _recorded_pid(self) -> int | None:
         try:
-            pid = int(self.pid_file.read_text())
+            return int(self.pid_file.read_text())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
 
     def start(self, argv: Sequence[str], env: Mapping[str, str] | None = None,
               cwd: Path | None = None) -> int:
+        previous = self._recorded_pid()
+        if previous is not None and not _alive(previous):
+            _kill_orphans(previous)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
@@ -51,9 +57,12 @@ class ManagedProcess:
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """Ask the process to stop (SIGTERM), then kill it after ``timeout_s``. True if it ran."""
-        pid = self.pid
+        pid = self._recorded_pid()
         self.pid_file.unlink(missing_ok=True)
         if pid is None:
+            return False
+        if not _alive(pid):
+            _kill_orphans(pid)
             return False
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
@@ -85,6 +94,16 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def _kill_orphans(group: int) -> None:
+    """Kill what is left of the process group of a leader that died (killed or crashed): a
+    TaskManager's Python workers may outlive it. Linux does not hand out a group's id to a new
+    process while any member lives, so the group holds only what the leader started."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _signal_group(pid: int, sig: int) -> None:

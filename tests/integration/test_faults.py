@@ -63,7 +63,8 @@ def fault_free(stack, model_registry, feed) -> Outcome:
 
 
 def kill_taskmanager(config: Config, job_id: str) -> str:
-    """SIGKILL the TaskManager (its Python workers lose their peer and exit); start a new one."""
+    """SIGKILL the TaskManager; start a new one (which first kills the Python workers the old one
+    may have left behind)."""
     flink = FlinkCluster(config)
     os.kill(flink.status()["taskmanager_pids"][0], signal.SIGKILL)
     _wait(lambda: not flink.healthy(), "the killed TaskManager to be gone")
