@@ -1,23 +1,11 @@
 import os
 import signal
-import time
 
-from streaming.stack.process import ManagedProcess
-
-
-def _wait_until(condition, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+from streaming.stack.process import ManagedProcess, _alive, wait_until
 
 
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+def _wait_until(condition) -> None:
+    wait_until(condition, 10, "the condition", interval_s=0.05)
 
 
 def _leader_with_a_child_then_killed(process: ManagedProcess, tmp_path) -> int:
@@ -29,7 +17,7 @@ def _leader_with_a_child_then_killed(process: ManagedProcess, tmp_path) -> int:
     child = int(child_pid_file.read_text())
     os.kill(leader, signal.SIGKILL)
     _wait_until(lambda: process.pid is None)
-    assert _running(child)
+    assert _alive(child)
     return child
 
 
@@ -38,7 +26,7 @@ def test_stop_kills_what_a_killed_leader_left_in_its_process_group(tmp_path):
     child = _leader_with_a_child_then_killed(process, tmp_path)
 
     assert process.stop() is False
-    _wait_until(lambda: not _running(child))
+    _wait_until(lambda: not _alive(child))
     assert not process.pid_file.exists()
 
 
@@ -47,7 +35,7 @@ def test_a_restart_kills_what_the_killed_leader_left_first(tmp_path):
     child = _leader_with_a_child_then_killed(process, tmp_path)
 
     process.start(["sleep", "300"])
-    _wait_until(lambda: not _running(child))
+    _wait_until(lambda: not _alive(child))
     process.stop()
 
 
