@@ -23,7 +23,7 @@ from connectors.redis import redis_hash_sink
 from fraud.model_features import feature_arguments
 from inference.operator import model_function
 from streaming.job_env import JobEnvironment
-from streaming.jvm_functions import pass_schemas, register, set_job_parameters
+from streaming.jvm_functions import feature_stages, pass_schemas, register, set_job_parameters
 
 SCORE_COLUMNS = ("schema_version INT, transaction_id STRING, customer_id STRING, terminal_id STRING, "
                  "event_time STRING, amount DOUBLE, score DOUBLE, model_version STRING")
@@ -37,10 +37,8 @@ def main() -> None:
     job = JobEnvironment.from_argv("fraud")
     config, t_env = job.config, job.table_env
     topics = config.topics
-    t_env.get_config().set("table.exec.state.ttl", f"{config.fraud.state_ttl_days} d")
-    register(t_env, "validate_fraud_event", "terminal_risk_features", "customer_spend_features")
+    register(t_env, "validate_fraud_event")
     pass_schemas(t_env, {topics.transactions.name: "transactions", topics.fraud_labels.name: "fraud-labels"})
-    set_job_parameters(t_env, {"streamscore.fraud.label-delay-ms": str(config.fraud.label_delay_days * 86_400_000)})
     t_env.create_temporary_function("score_fraud", model_function(config.fraud.model, config))
 
     # 1. source
@@ -48,31 +46,23 @@ def main() -> None:
                                        group_id=f"streamscore-fraud-{topics.transactions.name}"))
 
     # 2. validate
-    t_env.create_temporary_view("events_checked", t_env.sql_query(f"""
+    checked = t_env.sql_query(f"""
         SELECT kafka_key, payload, kafka_topic, kafka_partition, kafka_offset, rowtime,
                {refusal("v.error")} AS error,
                v.kind, v.transaction_id, v.customer_id, v.terminal_id, v.amount, v.tx_time_ms, v.is_fraud,
                v.event_time
-        FROM (SELECT *, validate_fraud_event(kafka_topic, payload, rowtime) AS v FROM events_raw)"""))
-    t_env.create_temporary_view("events_valid", t_env.sql_query(
-        "SELECT * FROM events_checked WHERE error IS NULL"))
+        FROM (SELECT *, validate_fraud_event(kafka_topic, payload, rowtime) AS v FROM events_raw)""")
 
-    # 3. features: terminal risk (transactions and labels of a terminal), then customer spending
-    t_env.create_temporary_view("terminal_stage", t_env.sql_query("""
-        SELECT * FROM terminal_risk_features(
-            input => TABLE events_valid PARTITION BY terminal_id,
-            on_time => DESCRIPTOR(rowtime), uid => 'terminal-risk-v1')"""))
-    t_env.create_temporary_view("terminal_features", t_env.sql_query(
-        "SELECT * FROM terminal_stage WHERE error IS NULL"))
-    t_env.create_temporary_view("customer_stage", t_env.sql_query("""
-        SELECT * FROM customer_spend_features(
-            input => TABLE terminal_features PARTITION BY customer_id,
-            on_time => DESCRIPTOR(rowtime), uid => 'customer-spend-v1')"""))
+    # 3. features: terminal risk (transactions and labels of a terminal), then customer spending,
+    #    in keyed DataStream operators of the JVM (jvm/.../features/FraudFeatureStages.java)
+    stages = feature_stages(t_env, checked, config.fraud.label_delay_days * 86_400_000, topics.transactions.name)
+    for name, table in stages.items():
+        t_env.create_temporary_view(name, table)
     t_env.create_temporary_view("features", t_env.sql_query("""
         SELECT *,
                CAST(DAYOFWEEK(TO_TIMESTAMP_LTZ(tx_time_ms, 3)) IN (1, 7) AS DOUBLE) AS tx_during_weekend,
                CAST(HOUR(TO_TIMESTAMP_LTZ(tx_time_ms, 3)) <= 6 AS DOUBLE) AS tx_during_night
-        FROM customer_stage"""))
+        FROM window_features"""))
 
     # 4. score
     t_env.create_temporary_view("scored", t_env.sql_query(f"""
@@ -105,8 +95,8 @@ def main() -> None:
     statements = t_env.create_statement_set()
     tx_topic = f"'{topics.transactions.name}'"
     statements.add_insert_sql(dead_letter_insert("dead_letter", [
-        dead_letters("events_checked", "validate", "error", where="error IS NOT NULL"),
-        dead_letters("terminal_stage", "features", "error", where="error IS NOT NULL", topic=tx_topic),
+        dead_letters("validate_errors", "validate", "error", where="TRUE"),
+        dead_letters("feature_errors", "features", "error", where="TRUE"),
         dead_letters("scored", "inference", "error", where="error IS NOT NULL", topic=tx_topic)]))
     score_values = f"{key}, 1, transaction_id, {customer}, terminal_id, event_time, amount, score, model_version"
     statements.add_insert_sql(f"""INSERT INTO fraud_scores

@@ -199,9 +199,6 @@ class FraudConfig:
     model: str = "fraud"
     alert_threshold: float = 0.5
     label_delay_days: int = 7
-    # Keyed state of a card or terminal idle this long is dropped (processing time); windows
-    # reach back at most label_delay_days + 30 days.
-    state_ttl_days: int = 45
     emit_features: bool = False
     # When set, customer ids in the outputs (fraud-scores, fraud-alerts, message keys, Redis keys)
     # are HMAC-SHA256 pseudonyms keyed by this file's bytes (streaming/pseudonyms.py); features

@@ -25,7 +25,7 @@ from streaming.config import Config, from_dict, load_config
 class JobEnvironment:
     name: str
     config: Config
-    table_env: object  # pyflink.table.TableEnvironment
+    table_env: object  # pyflink.table.StreamTableEnvironment
     params: dict[str, str]
 
     @classmethod
@@ -43,10 +43,16 @@ class JobEnvironment:
 
 
 def create_table_env(config: Config, name: str, jars: Sequence[Path]):
-    """A streaming TableEnvironment named ``streamscore-<name>`` with the jars and job settings."""
-    from pyflink.table import EnvironmentSettings, TableEnvironment
+    """A StreamTableEnvironment named ``streamscore-<name>`` with the jars and job settings.
 
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    A stream table environment, so a job can hand a table to DataStream operators of the JVM and
+    take their output back as a table (the fraud job's feature stages).
+    """
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import EnvironmentSettings, StreamTableEnvironment
+
+    t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(),
+                                          EnvironmentSettings.in_streaming_mode())
     settings = t_env.get_config()
     settings.set("pipeline.name", f"streamscore-{name}")
     settings.set("table.local-time-zone", "UTC")

@@ -5,7 +5,7 @@ passes the schemas to the JVM validators as job parameters, so both sides apply 
 
 Example Usage::
 
-    register(t_env, "validate_fraud_event", "terminal_risk_features")
+    register(t_env, "validate_fraud_event")
     pass_schemas(t_env, {config.topics.transactions.name: "transactions"})
 """
 
@@ -15,8 +15,6 @@ from schemas.validation import SCHEMA_DIR
 
 FUNCTIONS = {
     "validate_fraud_event": "io.streamscore.flink.functions.ValidateFraudEvent",
-    "terminal_risk_features": "io.streamscore.flink.features.TerminalRiskFeatures",
-    "customer_spend_features": "io.streamscore.flink.features.CustomerSpendFeatures",
     "count_dead_letter": "io.streamscore.flink.functions.CountDeadLetter",
     "pseudonymise": "io.streamscore.flink.functions.Pseudonymise",
     "prepare_news_event": "io.streamscore.flink.sentiment.PrepareNewsEvent",
@@ -55,3 +53,21 @@ def pass_schemas(t_env, schema_of_topic: dict[str, str]) -> None:
         parameters[f"streamscore.schema.{schema}"] = (SCHEMA_DIR / f"{schema}.schema.json").read_text()
     set_job_parameters(t_env, parameters)
 
+
+
+def feature_stages(t_env, checked, label_delay_ms: int, transactions_topic: str) -> dict:
+    """The fraud job's feature stages (``FraudFeatureStages.java``) applied to validated events.
+
+    Returns the tables ``window_features`` (a row per transaction with the twelve window features
+    and a ``rowtime`` attribute), ``validate_errors`` and ``feature_errors`` (dead letters of the
+    validation and of the feature stages: ``kafka_key, payload, kafka_topic, kafka_partition,
+    kafka_offset, error``).
+    """
+    from pyflink.java_gateway import get_gateway
+    from pyflink.table import Table
+
+    stages = get_gateway().jvm.io.streamscore.flink.features.FraudFeatureStages
+    outputs = stages.apply(t_env._j_tenv, checked._j_table, label_delay_ms, transactions_topic)
+    return {"window_features": Table(outputs.features(), t_env),
+            "validate_errors": Table(outputs.validateErrors(), t_env),
+            "feature_errors": Table(outputs.featureErrors(), t_env)}

@@ -1,8 +1,8 @@
 package io.streamscore.flink.functions;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamscore.flink.validation.EventValidator;
 import io.streamscore.flink.validation.TopicSchemas;
+import io.streamscore.flink.validation.ValidEvent;
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.functions.FunctionContext;
@@ -35,15 +35,14 @@ public class ValidateFraudEvent extends ScalarFunction {
         if (!outcome.valid()) {
             return Row.of(outcome.reason(), null, null, null, null, null, null, null, null);
         }
-        ObjectNode event = outcome.event();
+        ValidEvent event = outcome.event();
         boolean label = "fraud-labels".equals(schemas.schemaName(topic));
-        long txTime = label ? EventValidator.epochMillis(event.get("tx_event_time").asText()) : rowtime.toEpochMilli();
+        long txTime = label ? EventValidator.epochMillis(event.text("tx_event_time")) : rowtime.toEpochMilli();
         return Row.of(null, label ? "label" : "transaction",
-                event.get("transaction_id").asText(), event.get("customer_id").asText(),
-                event.get("terminal_id").asText(),
-                label ? null : event.get("amount").doubleValue(),
+                event.text("transaction_id"), event.text("customer_id"), event.text("terminal_id"),
+                label ? null : event.number("amount"),
                 txTime,
-                label ? event.get("is_fraud").booleanValue() : null,
-                event.get("event_time").asText());
+                label ? event.bool("is_fraud") : null,
+                event.text("event_time"));
     }
 }

@@ -1,9 +1,8 @@
 package io.streamscore.flink.sentiment;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamscore.flink.validation.EventValidator;
 import io.streamscore.flink.validation.TopicSchemas;
+import io.streamscore.flink.validation.ValidEvent;
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.functions.FunctionContext;
@@ -50,22 +49,17 @@ public class PrepareNewsEvent extends ScalarFunction {
         if (!outcome.valid()) {
             return refused(outcome.reason());
         }
-        ObjectNode event = outcome.event();
-        String text = TextCleaner.clean(event.get("text").asText(), maxChars);
+        ValidEvent event = outcome.event();
+        String text = TextCleaner.clean(event.text("text"), maxChars);
         if (text.isEmpty()) {
             return refused("empty_text: nothing is left after removing markup, URLs and control characters");
         }
-        return Row.of(null, event.get("id").asText(), text, entities.resolve(optional(event, "entity"), text),
-                optional(event, "source"), event.get("event_time").asText(), rowtime.toEpochMilli(), dedupKey(text));
+        return Row.of(null, event.text("id"), text, entities.resolve(event.text("entity"), text),
+                event.text("source"), event.text("event_time"), rowtime.toEpochMilli(), dedupKey(text));
     }
 
     private static Row refused(String reason) {
         return Row.of(reason, null, null, null, null, null, null, null);
-    }
-
-    private static String optional(ObjectNode event, String field) {
-        JsonNode value = event.get(field);
-        return value == null || value.isNull() ? null : value.asText();
     }
 
     static String dedupKey(String cleanText) {
