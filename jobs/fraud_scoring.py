@@ -6,8 +6,9 @@ Reads top to bottom as the data flows:
    event time, per-partition watermarks);
 2. validate: every message against its topic's schema in the JVM; invalid or late ones go to
    ``dead-letter``;
-3. features (JVM, event time, keyed state): per-terminal fraud risk from the labels known so far,
-   then per-customer spending windows — the Fraud Detection Handbook's features;
+3. features (JVM DataStream operators, event time, keyed state): per-terminal fraud risk from the
+   labels known so far, then per-customer spending windows — the Fraud Detection Handbook's
+   features;
 4. score: the ONNX model in Arrow batches (the inference operator);
 5. sinks: ``fraud-scores`` for every transaction, ``fraud-alerts`` at or above the threshold,
    Redis ``fraud:customer:{id}`` (newest event wins), and ``dead-letter`` for rows the model
@@ -17,13 +18,13 @@ Reads top to bottom as the data flows:
 
 from pathlib import Path
 
-from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters, refusal
+from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
 from connectors.redis import redis_hash_sink
 from fraud.model_features import feature_arguments
 from inference.operator import model_function
 from streaming.job_env import JobEnvironment
-from streaming.jvm_functions import feature_stages, pass_schemas, register, set_job_parameters
+from streaming.jvm_functions import fraud_stages, register, set_job_parameters
 
 SCORE_COLUMNS = ("schema_version INT, transaction_id STRING, customer_id STRING, terminal_id STRING, "
                  "event_time STRING, amount DOUBLE, score DOUBLE, model_version STRING")
@@ -37,25 +38,16 @@ def main() -> None:
     job = JobEnvironment.from_argv("fraud")
     config, t_env = job.config, job.table_env
     topics = config.topics
-    register(t_env, "validate_fraud_event")
-    pass_schemas(t_env, {topics.transactions.name: "transactions", topics.fraud_labels.name: "fraud-labels"})
     t_env.create_temporary_function("score_fraud", model_function(config.fraud.model, config))
 
     # 1. source
     t_env.execute_sql(raw_kafka_source("events_raw", [topics.transactions, topics.fraud_labels], config,
                                        group_id=f"streamscore-fraud-{topics.transactions.name}"))
 
-    # 2. validate
-    checked = t_env.sql_query(f"""
-        SELECT kafka_key, payload, kafka_topic, kafka_partition, kafka_offset, rowtime,
-               {refusal("v.error")} AS error,
-               v.kind, v.transaction_id, v.customer_id, v.terminal_id, v.amount, v.tx_time_ms, v.is_fraud,
-               v.event_time
-        FROM (SELECT *, validate_fraud_event(kafka_topic, payload, rowtime) AS v FROM events_raw)""")
-
-    # 3. features: terminal risk (transactions and labels of a terminal), then customer spending,
-    #    in keyed DataStream operators of the JVM (jvm/.../features/FraudFeatureStages.java)
-    stages = feature_stages(t_env, checked, config.fraud.label_delay_days * 86_400_000, topics.transactions.name)
+    # 2-3. validate, then the features: terminal risk (transactions and labels of a terminal),
+    #      then customer spending, in keyed DataStream operators of the JVM
+    stages = fraud_stages(t_env, t_env.from_path("events_raw"), topics.transactions.name, topics.fraud_labels.name,
+                          config.fraud.label_delay_days * 86_400_000)
     for name, table in stages.items():
         t_env.create_temporary_view(name, table)
     t_env.create_temporary_view("features", t_env.sql_query("""

@@ -5,8 +5,8 @@ passes the schemas to the JVM validators as job parameters, so both sides apply 
 
 Example Usage::
 
-    register(t_env, "validate_fraud_event")
-    pass_schemas(t_env, {config.topics.transactions.name: "transactions"})
+    register(t_env, "prepare_news_event")
+    pass_schemas(t_env, {config.topics.news.name: "news"})
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 from schemas.validation import SCHEMA_DIR
 
 FUNCTIONS = {
-    "validate_fraud_event": "io.streamscore.flink.functions.ValidateFraudEvent",
     "count_dead_letter": "io.streamscore.flink.functions.CountDeadLetter",
     "pseudonymise": "io.streamscore.flink.functions.Pseudonymise",
     "prepare_news_event": "io.streamscore.flink.sentiment.PrepareNewsEvent",
@@ -55,19 +54,24 @@ def pass_schemas(t_env, schema_of_topic: dict[str, str]) -> None:
 
 
 
-def feature_stages(t_env, checked, label_delay_ms: int, transactions_topic: str) -> dict:
-    """The fraud job's feature stages (``FraudFeatureStages.java``) applied to validated events.
+def fraud_stages(t_env, raw, transactions_topic: str, labels_topic: str, label_delay_ms: int) -> dict:
+    """The fraud job's validation and feature stages (``FraudFeatureStages.java``) on raw records.
 
-    Returns the tables ``window_features`` (a row per transaction with the twelve window features
-    and a ``rowtime`` attribute), ``validate_errors`` and ``feature_errors`` (dead letters of the
-    validation and of the feature stages: ``kafka_key, payload, kafka_topic, kafka_partition,
-    kafka_offset, error``).
+    ``raw`` is the Kafka source table (``connectors.flink_sql.raw_kafka_source``) of both topics.
+    Returns the tables ``window_features`` (a row per valid transaction with the twelve window
+    features and a ``rowtime`` attribute), ``validate_errors`` and ``feature_errors`` (dead letters
+    of the validation and of the feature stages: ``kafka_key, payload, kafka_topic,
+    kafka_partition, kafka_offset, error``).
     """
     from pyflink.java_gateway import get_gateway
     from pyflink.table import Table
 
+    def schema(name: str) -> str:
+        return (SCHEMA_DIR / f"{name}.schema.json").read_text()
+
     stages = get_gateway().jvm.io.streamscore.flink.features.FraudFeatureStages
-    outputs = stages.apply(t_env._j_tenv, checked._j_table, label_delay_ms, transactions_topic)
+    outputs = stages.apply(t_env._j_tenv, raw._j_table, transactions_topic, schema("transactions"),
+                           labels_topic, schema("fraud-labels"), label_delay_ms)
     return {"window_features": Table(outputs.features(), t_env),
             "validate_errors": Table(outputs.validateErrors(), t_env),
             "feature_errors": Table(outputs.featureErrors(), t_env)}

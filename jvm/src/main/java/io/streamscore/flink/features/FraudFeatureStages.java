@@ -4,6 +4,9 @@ import io.streamscore.flink.features.FeatureRows.DeadLetter;
 import io.streamscore.flink.features.FeatureRows.Event;
 import io.streamscore.flink.features.FeatureRows.Features;
 import io.streamscore.flink.features.FeatureRows.WithTerminal;
+import io.streamscore.flink.validation.EventValidator;
+import io.streamscore.flink.validation.ValidEvent;
+import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -15,22 +18,26 @@ import org.apache.flink.types.Row;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
 
 /**
- * The fraud job's feature stages: validated events in, one row per transaction with the handbook's
- * twelve window features out, as DataStream operators between two Table API halves of the job.
+ * The fraud job's middle: raw Kafka records in; validation, then the handbook's twelve window
+ * features per transaction out, as DataStream operators between the job's two Table API halves.
  *
  * <p>Keyed process functions rather than process table functions: a PTF converts its whole state
  * between Flink's internal rows and Java objects on every call, and that conversion (with the
  * state TTL's cleanup) was most of the job's CPU time (docs/performance.md). Here the state is
- * used in place and cleaned up by event time.
+ * used in place and cleaned up by event time. Validation runs in the same operator that routes
+ * events, so a valid event's fields go from the validator to the feature stages without a round
+ * trip through Flink's internal rows.
  *
- * <p>From PyFlink: {@code FraudFeatureStages.apply(t_env._j_tenv, checked._j_table, delay_ms,
- * topic)}, where {@code checked} has the source's {@code kafka_key, payload, kafka_topic,
- * kafka_partition, kafka_offset} and the validator's {@code error, kind, transaction_id,
- * customer_id, terminal_id, amount, tx_time_ms, is_fraud, event_time}; its time attribute is the
- * event time.
+ * <p>From PyFlink ({@code streaming.jvm_functions.fraud_stages}): {@code raw} has the source's
+ * {@code kafka_key, payload, kafka_topic, kafka_partition, kafka_offset}, its time attribute is the
+ * Kafka record timestamp; it reads the transactions topic and the labels topic, each validated
+ * against the JSON Schema text given with it.
  */
 public final class FraudFeatureStages {
 
@@ -42,10 +49,13 @@ public final class FraudFeatureStages {
 
     private FraudFeatureStages() {}
 
-    public static Outputs apply(StreamTableEnvironment tEnv, Table checked, long labelDelayMs, String transactionsTopic) {
-        List<String> columns = checked.getResolvedSchema().getColumnNames();
-        SingleOutputStreamOperator<Row> events = tEnv.toDataStream(checked)
-                .process(new Route(columns), Event.TYPE).name("route valid and invalid events").uid("route-events-v1");
+    public static Outputs apply(StreamTableEnvironment tEnv, Table raw, String transactionsTopic,
+                                String transactionsSchema, String labelsTopic, String labelsSchema, long labelDelayMs) {
+        List<String> columns = raw.getResolvedSchema().getColumnNames();
+        SingleOutputStreamOperator<Row> events = tEnv.toDataStream(raw)
+                .process(new ValidateAndRoute(columns, transactionsSchema, labelsTopic, labelsSchema),
+                        Event.TYPE)
+                .name("validate and route events").uid("validate-events-v1");
         SingleOutputStreamOperator<Row> withTerminal = events
                 .keyBy(row -> (String) row.getField(Event.TERMINAL_ID), Types.STRING)
                 .process(new TerminalRiskStage(labelDelayMs, DUPLICATES, transactionsTopic), WithTerminal.TYPE)
@@ -63,49 +73,69 @@ public final class FraudFeatureStages {
                 tEnv.fromDataStream(withTerminal.getSideOutput(DUPLICATES)));
     }
 
-    /** Valid events to the feature stages as {@link Event} rows; refused ones to {@code INVALID}. */
-    static final class Route extends ProcessFunction<Row, Row> {
-        private final int key, payload, topic, partition, offset, error, kind, transactionId, customerId,
-                terminalId, amount, txTimeMs, isFraud, eventTime;
+    /**
+     * Validates each record against its topic's schema: valid transactions and labels go on as
+     * {@link Event} rows, refused or late records to {@code INVALID} with the reason. A record of
+     * any topic but the labels topic is read as a transaction (the source reads only the two).
+     */
+    static final class ValidateAndRoute extends ProcessFunction<Row, Row> {
+        private static final DateTimeFormatter SQL_TIMESTAMP =
+                DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS").withZone(ZoneOffset.UTC);
 
-        Route(List<String> columns) {
-            key = columns.indexOf("kafka_key");
-            payload = columns.indexOf("payload");
-            topic = columns.indexOf("kafka_topic");
-            partition = columns.indexOf("kafka_partition");
-            offset = columns.indexOf("kafka_offset");
-            error = columns.indexOf("error");
-            kind = columns.indexOf("kind");
-            transactionId = columns.indexOf("transaction_id");
-            customerId = columns.indexOf("customer_id");
-            terminalId = columns.indexOf("terminal_id");
-            amount = columns.indexOf("amount");
-            txTimeMs = columns.indexOf("tx_time_ms");
-            isFraud = columns.indexOf("is_fraud");
-            eventTime = columns.indexOf("event_time");
-            int[] all = {key, payload, topic, partition, offset, error, kind, transactionId, customerId, terminalId,
-                    amount, txTimeMs, isFraud, eventTime};
-            for (int index : all) {
-                if (index < 0) {
-                    throw new IllegalArgumentException("the validated events lack a column the feature stages need: "
-                            + columns);
-                }
+        private final int key, payload, topic, partition, offset;
+        private final String transactionsSchema, labelsTopic, labelsSchema;
+        private transient EventValidator transactions, labels;
+
+        ValidateAndRoute(List<String> columns, String transactionsSchema, String labelsTopic, String labelsSchema) {
+            key = column(columns, "kafka_key");
+            payload = column(columns, "payload");
+            topic = column(columns, "kafka_topic");
+            partition = column(columns, "kafka_partition");
+            offset = column(columns, "kafka_offset");
+            this.transactionsSchema = transactionsSchema;
+            this.labelsTopic = labelsTopic;
+            this.labelsSchema = labelsSchema;
+        }
+
+        private static int column(List<String> columns, String name) {
+            int index = columns.indexOf(name);
+            if (index < 0) {
+                throw new IllegalArgumentException("the source lacks the column " + name + ": " + columns);
             }
+            return index;
+        }
+
+        @Override
+        public void open(OpenContext context) {
+            transactions = new EventValidator(transactionsSchema);
+            labels = new EventValidator(labelsSchema);
         }
 
         @Override
         public void processElement(Row row, Context ctx, Collector<Row> out) {
-            Object refused = row.getField(error);
+            String source = (String) row.getField(topic);
+            boolean label = labelsTopic.equals(source);
+            long time = ctx.timestamp();
+            EventValidator.Outcome outcome = (label ? labels : transactions).check((byte[]) row.getField(payload), time);
+            String refused = outcome.reason();
+            // After validation, the rule of connectors.dead_letter.refusal: a late event cannot join
+            // the event-time stages.
+            if (refused == null && time <= ctx.timerService().currentWatermark()) {
+                refused = "late_event: event time " + SQL_TIMESTAMP.format(Instant.ofEpochMilli(time))
+                        + " is behind the watermark";
+            }
             if (refused != null) {
-                ctx.output(INVALID, Row.of(row.getField(key), row.getField(payload), row.getField(topic),
+                ctx.output(INVALID, Row.of(row.getField(key), row.getField(payload), source,
                         row.getField(partition), row.getField(offset), refused));
                 return;
             }
-            out.collect(Row.of("label".equals(row.getField(kind)) ? Event.LABEL : Event.TRANSACTION,
-                    row.getField(transactionId), row.getField(customerId), row.getField(terminalId),
-                    row.getField(amount), row.getField(eventTime), row.getField(txTimeMs), row.getField(isFraud),
-                    row.getField(key), row.getField(payload), row.getField(partition), row.getField(offset),
-                    ctx.timestamp()));
+            ValidEvent event = outcome.event();
+            out.collect(Row.of(label ? Event.LABEL : Event.TRANSACTION,
+                    event.text("transaction_id"), event.text("customer_id"), event.text("terminal_id"),
+                    label ? null : event.number("amount"), event.text("event_time"),
+                    label ? EventValidator.epochMillis(event.text("tx_event_time")) : time,
+                    label ? event.bool("is_fraud") : null,
+                    row.getField(key), row.getField(payload), row.getField(partition), row.getField(offset), time));
         }
     }
 }

@@ -21,12 +21,14 @@ import java.util.List;
  * a row's features never include one that follows it, and a replay gives the same features.
  *
  * <p>The key's history is dropped once no future row can need it: a cleanup timer at the end of
- * the day {@code horizonMs} after the key's last row finds it empty and clears it. That bounds the
- * state by event time, whatever the replay speed.
+ * the week {@code horizonMs} after the key's last row finds it empty and clears it. That bounds the
+ * state by event time, whatever the replay speed. Weeks rather than days: most cards and
+ * terminals see a row a day or less, and a timer per row would double the timers.
  */
 abstract class WatermarkOrderedStage extends KeyedProcessFunction<String, Row, Row> {
 
     static final long DAY = 86_400_000L;
+    private static final long CLEANUP_GRAIN = 7 * DAY;
 
     private final RowTypeInfo rowType;
     private final Comparator<Row> order;
@@ -71,7 +73,8 @@ abstract class WatermarkOrderedStage extends KeyedProcessFunction<String, Row, R
                 pending.update(waiting);
             }
             long last = (Long) due.get(due.size() - 1).getField(timeField);
-            ctx.timerService().registerEventTimeTimer(Math.floorDiv(last + horizonMs, DAY) * DAY + DAY);
+            ctx.timerService().registerEventTimeTimer(
+                    Math.floorDiv(last + horizonMs, CLEANUP_GRAIN) * CLEANUP_GRAIN + CLEANUP_GRAIN);
         }
         if (take(due, now, ctx, out) && waiting.isEmpty()) {
             clearHistory();
