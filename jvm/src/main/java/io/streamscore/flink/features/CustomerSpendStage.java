@@ -6,10 +6,8 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.types.Row;
-import org.apache.flink.util.Collector;
 
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * Per-customer spending in event time: the handbook's {@code CUSTOMER_ID_NB_TX_wDAY_WINDOW} and
@@ -23,7 +21,7 @@ import java.util.List;
  * <p>Input: the terminal stage's {@link WithTerminal} rows, keyed by customer. Output: one
  * {@link Features} row per transaction.
  */
-final class CustomerSpendStage extends WatermarkOrderedStage {
+final class CustomerSpendStage extends WatermarkOrderedOperator {
 
     private static final long[] WINDOWS = TerminalRiskStage.WINDOWS;
 
@@ -31,71 +29,81 @@ final class CustomerSpendStage extends WatermarkOrderedStage {
     public static class History {
         public long[] times = TimeSeries.NO_TIMES;
         public double[] amounts = TimeSeries.NO_VALUES;
+        /** When the cleanup timer of this customer fires (0: none is set). */
+        public long cleanupAt;
+
+        /** Drops what no row after {@code horizon} can count; whether anything is left. */
+        boolean keepAfter(long horizon) {
+            amounts = TimeSeries.after(times, amounts, horizon);
+            times = TimeSeries.after(times, horizon);
+            return times.length > 0;
+        }
     }
 
     private transient ValueState<History> history;
 
     CustomerSpendStage() {
         super(WithTerminal.TYPE, new FeatureRows.Order(WithTerminal.TIME, -1, WithTerminal.PARTITION, WithTerminal.OFFSET),
-                WithTerminal.TIME, WINDOWS[WINDOWS.length - 1]);
+                WithTerminal.TIME, WithTerminal.CUSTOMER_ID, WINDOWS[WINDOWS.length - 1]);
     }
 
     @Override
     void openHistory() {
-        history = getRuntimeContext().getState(new ValueStateDescriptor<>("history", TypeInformation.of(History.class)));
+        history = getKeyedStateStore().getState(new ValueStateDescriptor<>("history", TypeInformation.of(History.class)));
     }
 
     @Override
-    boolean take(List<Row> due, long now, OnTimerContext ctx, Collector<Row> out) throws Exception {
+    void take(Row row, long t) throws Exception {
         History h = history.value();
         if (h == null) {
             h = new History();
         }
-        if (!due.isEmpty()) {
-            int n = h.times.length;
-            h.times = Arrays.copyOf(h.times, n + due.size());
-            h.amounts = Arrays.copyOf(h.amounts, n + due.size());
-            for (Row row : due) {
-                long t = (Long) row.getField(WithTerminal.TIME);
-                h.times[n] = t;
-                h.amounts[n] = (Double) row.getField(WithTerminal.AMOUNT);
-                n++;
-                Row outRow = new Row(Features.TYPE.getArity());
-                outRow.setField(0, row.getField(WithTerminal.CUSTOMER_ID));
-                outRow.setField(1, row.getField(WithTerminal.TRANSACTION_ID));
-                outRow.setField(2, row.getField(WithTerminal.TERMINAL_ID));
-                outRow.setField(3, row.getField(WithTerminal.AMOUNT));
-                outRow.setField(4, row.getField(WithTerminal.EVENT_TIME));
-                outRow.setField(5, row.getField(WithTerminal.TX_TIME_MS));
-                outRow.setField(6, row.getField(WithTerminal.KAFKA_KEY));
-                outRow.setField(7, row.getField(WithTerminal.PAYLOAD));
-                outRow.setField(8, row.getField(WithTerminal.PARTITION));
-                outRow.setField(9, row.getField(WithTerminal.OFFSET));
-                for (int w = 0; w < WINDOWS.length; w++) {
-                    // Over the first n entries: the rows after this one in `due` are not counted yet.
-                    int count = TimeSeries.count(h.times, n, t - WINDOWS[w], t);
-                    outRow.setField(Features.CUSTOMER_FEATURES + 2 * w, (double) count);
-                    outRow.setField(Features.CUSTOMER_FEATURES + 2 * w + 1,
-                            TimeSeries.sum(h.times, h.amounts, n, t - WINDOWS[w], t) / count);
-                }
-                for (int i = 0; i < 6; i++) {
-                    outRow.setField(Features.TERMINAL_FEATURES + i, row.getField(WithTerminal.FEATURES + i));
-                }
-                out.collect(outRow);
-            }
+        // The windows end at this transaction and include it.
+        h.keepAfter(t - horizonMs);
+        int n = h.times.length;
+        h.times = Arrays.copyOf(h.times, n + 1);
+        h.amounts = Arrays.copyOf(h.amounts, n + 1);
+        h.times[n] = t;
+        h.amounts[n] = (Double) row.getField(WithTerminal.AMOUNT);
+        Row out = new Row(Features.TYPE.getArity());
+        out.setField(0, row.getField(WithTerminal.CUSTOMER_ID));
+        out.setField(1, row.getField(WithTerminal.TRANSACTION_ID));
+        out.setField(2, row.getField(WithTerminal.TERMINAL_ID));
+        out.setField(3, row.getField(WithTerminal.AMOUNT));
+        out.setField(4, row.getField(WithTerminal.EVENT_TIME));
+        out.setField(5, row.getField(WithTerminal.TX_TIME_MS));
+        out.setField(6, row.getField(WithTerminal.KAFKA_KEY));
+        out.setField(7, row.getField(WithTerminal.PAYLOAD));
+        out.setField(8, row.getField(WithTerminal.PARTITION));
+        out.setField(9, row.getField(WithTerminal.OFFSET));
+        for (int w = 0; w < WINDOWS.length; w++) {
+            int count = TimeSeries.count(h.times, t - WINDOWS[w], t);
+            out.setField(Features.CUSTOMER_FEATURES + 2 * w, (double) count);
+            out.setField(Features.CUSTOMER_FEATURES + 2 * w + 1, TimeSeries.sum(h.times, h.amounts, t - WINDOWS[w], t) / count);
         }
-        long horizon = now - WINDOWS[WINDOWS.length - 1];
-        h.amounts = TimeSeries.after(h.times, h.amounts, horizon);
-        h.times = TimeSeries.after(h.times, horizon);
-        boolean empty = h.times.length == 0;
-        if (!empty) {
-            history.update(h);
+        for (int i = 0; i < 6; i++) {
+            out.setField(Features.TERMINAL_FEATURES + i, row.getField(WithTerminal.FEATURES + i));
         }
-        return empty;
+        emit(out, t);
+        if (h.cleanupAt == 0) {
+            h.cleanupAt = cleanupTime(t);
+            scheduleCleanup(h.cleanupAt);
+        }
+        history.update(h);
     }
 
     @Override
-    void clearHistory() {
-        history.clear();
+    void expire(long now) throws Exception {
+        History h = history.value();
+        if (h == null || h.cleanupAt != now) {
+            return;
+        }
+        if (!h.keepAfter(now - horizonMs)) {
+            history.clear();
+            return;
+        }
+        h.cleanupAt = cleanupTime(h.times[h.times.length - 1]);
+        scheduleCleanup(h.cleanupAt);
+        history.update(h);
     }
 }

@@ -58,12 +58,13 @@ public final class FraudFeatureStages {
                 .name("validate and route events").uid("validate-events-v1");
         SingleOutputStreamOperator<Row> withTerminal = events
                 .keyBy(row -> (String) row.getField(Event.TERMINAL_ID), Types.STRING)
-                .process(new TerminalRiskStage(labelDelayMs, DUPLICATES, transactionsTopic), WithTerminal.TYPE)
-                .name("terminal risk features").uid("terminal-risk-v2");
+                .transform("terminal risk features", WithTerminal.TYPE,
+                        new TerminalRiskStage(labelDelayMs, DUPLICATES, transactionsTopic))
+                .uid("terminal-risk-v2");
         DataStream<Row> features = withTerminal
                 .keyBy(row -> (String) row.getField(WithTerminal.CUSTOMER_ID), Types.STRING)
-                .process(new CustomerSpendStage(), Features.TYPE)
-                .name("customer spend features").uid("customer-spend-v2");
+                .transform("customer spend features", Features.TYPE, new CustomerSpendStage())
+                .uid("customer-spend-v2");
         Schema withEventTime = Schema.newBuilder()
                 .columnByMetadata("rowtime", "TIMESTAMP_LTZ(3)")
                 .watermark("rowtime", "SOURCE_WATERMARK()")

@@ -6,11 +6,9 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.types.Row;
-import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * Per-terminal fraud risk in event time: the handbook's {@code TERMINAL_ID_NB_TX_wDAY_WINDOW} and
@@ -20,10 +18,10 @@ import java.util.List;
  * <p>Input: transactions and fraud labels ({@link Event}), keyed by terminal. A label counts from
  * its own event time on (when it became known); at the same instant labels go before
  * transactions. Output: one {@link WithTerminal} row per transaction, emitted when the watermark
- * passes its time; a transaction id already seen at this terminal goes to {@code duplicates}
- * instead (and is not counted).
+ * passes its time; a transaction id already seen at this terminal within the history goes to
+ * {@code duplicates} instead (and is not counted).
  */
-final class TerminalRiskStage extends WatermarkOrderedStage {
+final class TerminalRiskStage extends WatermarkOrderedOperator {
 
     static final long[] WINDOWS = {DAY, 7 * DAY, 30 * DAY};
 
@@ -35,6 +33,28 @@ final class TerminalRiskStage extends WatermarkOrderedStage {
         /** Event times of the terminal's transactions known to be frauds, ascending, and their ids. */
         public long[] fraudTimes = TimeSeries.NO_TIMES;
         public String[] fraudIds = new String[0];
+        /** When the cleanup timer of this terminal fires (0: none is set). */
+        public long cleanupAt;
+
+        long lastTime() {
+            return Math.max(txTimes.length == 0 ? Long.MIN_VALUE : txTimes[txTimes.length - 1],
+                    fraudTimes.length == 0 ? Long.MIN_VALUE : fraudTimes[fraudTimes.length - 1]);
+        }
+
+        /** Drops what no row after {@code horizon} can count; whether anything is left. */
+        boolean keepAfter(long horizon) {
+            int keep = TimeSeries.firstAfter(txTimes, horizon);
+            if (keep > 0) {
+                txTimes = Arrays.copyOfRange(txTimes, keep, txTimes.length);
+                txIds = Arrays.copyOfRange(txIds, keep, txIds.length);
+            }
+            int keepFrauds = TimeSeries.firstAfter(fraudTimes, horizon);
+            if (keepFrauds > 0) {
+                fraudTimes = Arrays.copyOfRange(fraudTimes, keepFrauds, fraudTimes.length);
+                fraudIds = Arrays.copyOfRange(fraudIds, keepFrauds, fraudIds.length);
+            }
+            return txTimes.length > 0 || fraudTimes.length > 0;
+        }
     }
 
     private final long delayMs;
@@ -44,7 +64,7 @@ final class TerminalRiskStage extends WatermarkOrderedStage {
 
     TerminalRiskStage(long delayMs, OutputTag<Row> duplicates, String transactionsTopic) {
         super(Event.TYPE, new FeatureRows.Order(Event.TIME, Event.RANK, Event.PARTITION, Event.OFFSET), Event.TIME,
-                delayMs + WINDOWS[WINDOWS.length - 1]);
+                Event.TERMINAL_ID, delayMs + WINDOWS[WINDOWS.length - 1]);
         this.delayMs = delayMs;
         this.duplicates = duplicates;
         this.transactionsTopic = transactionsTopic;
@@ -52,78 +72,81 @@ final class TerminalRiskStage extends WatermarkOrderedStage {
 
     @Override
     void openHistory() {
-        history = getRuntimeContext().getState(new ValueStateDescriptor<>("history", TypeInformation.of(History.class)));
+        history = getKeyedStateStore().getState(new ValueStateDescriptor<>("history", TypeInformation.of(History.class)));
     }
 
     @Override
-    boolean take(List<Row> due, long now, OnTimerContext ctx, Collector<Row> out) throws Exception {
+    void take(Row row, long t) throws Exception {
         History h = history.value();
         if (h == null) {
             h = new History();
         }
-        for (Row row : due) {
-            String id = (String) row.getField(Event.TRANSACTION_ID);
-            if ((Integer) row.getField(Event.RANK) == Event.LABEL) {
-                if (Boolean.TRUE.equals(row.getField(Event.IS_FRAUD)) && !contains(h.fraudIds, id)) {
-                    long txTime = (Long) row.getField(Event.TX_TIME_MS);
-                    int at = TimeSeries.firstAfter(h.fraudTimes, txTime);
-                    h.fraudTimes = TimeSeries.insert(h.fraudTimes, txTime);
-                    h.fraudIds = insertAt(h.fraudIds, at, id);
-                }
-                continue;
+        String id = (String) row.getField(Event.TRANSACTION_ID);
+        if ((Integer) row.getField(Event.RANK) == Event.LABEL) {
+            if (Boolean.TRUE.equals(row.getField(Event.IS_FRAUD)) && !contains(h.fraudIds, id)) {
+                long txTime = (Long) row.getField(Event.TX_TIME_MS);
+                int at = TimeSeries.firstAfter(h.fraudTimes, txTime);
+                h.fraudTimes = TimeSeries.insert(h.fraudTimes, txTime);
+                h.fraudIds = insertAt(h.fraudIds, at, id);
             }
-            if (contains(h.txIds, id)) {
-                ctx.output(duplicates, Row.of(row.getField(Event.KAFKA_KEY), row.getField(Event.PAYLOAD),
-                        transactionsTopic, row.getField(Event.PARTITION), row.getField(Event.OFFSET),
-                        "duplicate_event: transaction " + id + " was already seen at this terminal"));
-                continue;
-            }
-            long t = (Long) row.getField(Event.TIME);
-            Row outRow = new Row(WithTerminal.TYPE.getArity());
-            outRow.setField(WithTerminal.TRANSACTION_ID, id);
-            outRow.setField(WithTerminal.CUSTOMER_ID, row.getField(Event.CUSTOMER_ID));
-            outRow.setField(WithTerminal.TERMINAL_ID, row.getField(Event.TERMINAL_ID));
-            outRow.setField(WithTerminal.AMOUNT, row.getField(Event.AMOUNT));
-            outRow.setField(WithTerminal.EVENT_TIME, row.getField(Event.EVENT_TIME));
-            outRow.setField(WithTerminal.TX_TIME_MS, row.getField(Event.TX_TIME_MS));
-            outRow.setField(WithTerminal.KAFKA_KEY, row.getField(Event.KAFKA_KEY));
-            outRow.setField(WithTerminal.PAYLOAD, row.getField(Event.PAYLOAD));
-            outRow.setField(WithTerminal.PARTITION, row.getField(Event.PARTITION));
-            outRow.setField(WithTerminal.OFFSET, row.getField(Event.OFFSET));
-            outRow.setField(WithTerminal.TIME, t);
-            long to = t - delayMs;
-            for (int w = 0; w < WINDOWS.length; w++) {
-                int transactions = TimeSeries.count(h.txTimes, to - WINDOWS[w], to);
-                int frauds = TimeSeries.count(h.fraudTimes, to - WINDOWS[w], to);
-                outRow.setField(WithTerminal.FEATURES + 2 * w, (double) transactions);
-                outRow.setField(WithTerminal.FEATURES + 2 * w + 1, transactions == 0 ? 0.0 : (double) frauds / transactions);
-            }
-            out.collect(outRow);
+        } else if (contains(h.txIds, id)) {
+            emit(duplicates, Row.of(row.getField(Event.KAFKA_KEY), row.getField(Event.PAYLOAD), transactionsTopic,
+                    row.getField(Event.PARTITION), row.getField(Event.OFFSET),
+                    "duplicate_event: transaction " + id + " was already seen at this terminal"), t);
+            return;
+        } else {
+            emit(withFeatures(row, t, h), t);
             h.txTimes = append(h.txTimes, t);
             h.txIds = append(h.txIds, id);
         }
-        // Only the last d + 30 days can fall in a window of a future transaction.
-        long horizon = now - delayMs - WINDOWS[WINDOWS.length - 1];
-        int keep = TimeSeries.firstAfter(h.txTimes, horizon);
-        if (keep > 0) {
-            h.txTimes = Arrays.copyOfRange(h.txTimes, keep, h.txTimes.length);
-            h.txIds = Arrays.copyOfRange(h.txIds, keep, h.txIds.length);
+        // Only the last d + 30 days can fall in a window of this or a later transaction.
+        if (!h.keepAfter(t - horizonMs)) {
+            history.clear();
+            return;
         }
-        int keepFrauds = TimeSeries.firstAfter(h.fraudTimes, horizon);
-        if (keepFrauds > 0) {
-            h.fraudTimes = Arrays.copyOfRange(h.fraudTimes, keepFrauds, h.fraudTimes.length);
-            h.fraudIds = Arrays.copyOfRange(h.fraudIds, keepFrauds, h.fraudIds.length);
+        if (h.cleanupAt == 0) {
+            h.cleanupAt = cleanupTime(h.lastTime());
+            scheduleCleanup(h.cleanupAt);
         }
-        boolean empty = h.txTimes.length == 0 && h.fraudTimes.length == 0;
-        if (!empty) {
-            history.update(h);
+        history.update(h);
+    }
+
+    private Row withFeatures(Row row, long t, History h) {
+        Row out = new Row(WithTerminal.TYPE.getArity());
+        out.setField(WithTerminal.TRANSACTION_ID, row.getField(Event.TRANSACTION_ID));
+        out.setField(WithTerminal.CUSTOMER_ID, row.getField(Event.CUSTOMER_ID));
+        out.setField(WithTerminal.TERMINAL_ID, row.getField(Event.TERMINAL_ID));
+        out.setField(WithTerminal.AMOUNT, row.getField(Event.AMOUNT));
+        out.setField(WithTerminal.EVENT_TIME, row.getField(Event.EVENT_TIME));
+        out.setField(WithTerminal.TX_TIME_MS, row.getField(Event.TX_TIME_MS));
+        out.setField(WithTerminal.KAFKA_KEY, row.getField(Event.KAFKA_KEY));
+        out.setField(WithTerminal.PAYLOAD, row.getField(Event.PAYLOAD));
+        out.setField(WithTerminal.PARTITION, row.getField(Event.PARTITION));
+        out.setField(WithTerminal.OFFSET, row.getField(Event.OFFSET));
+        out.setField(WithTerminal.TIME, t);
+        long to = t - delayMs;
+        for (int w = 0; w < WINDOWS.length; w++) {
+            int transactions = TimeSeries.count(h.txTimes, to - WINDOWS[w], to);
+            int frauds = TimeSeries.count(h.fraudTimes, to - WINDOWS[w], to);
+            out.setField(WithTerminal.FEATURES + 2 * w, (double) transactions);
+            out.setField(WithTerminal.FEATURES + 2 * w + 1, transactions == 0 ? 0.0 : (double) frauds / transactions);
         }
-        return empty;
+        return out;
     }
 
     @Override
-    void clearHistory() {
-        history.clear();
+    void expire(long now) throws Exception {
+        History h = history.value();
+        if (h == null || h.cleanupAt != now) {
+            return;
+        }
+        if (!h.keepAfter(now - horizonMs)) {
+            history.clear();
+            return;
+        }
+        h.cleanupAt = cleanupTime(h.lastTime());
+        scheduleCleanup(h.cleanupAt);
+        history.update(h);
     }
 
     private static boolean contains(String[] ids, String id) {

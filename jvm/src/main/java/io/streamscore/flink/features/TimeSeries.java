@@ -15,13 +15,8 @@ final class TimeSeries {
 
     /** Index of the first time greater than {@code bound}. */
     static int firstAfter(long[] times, long bound) {
-        return firstAfter(times, times.length, bound);
-    }
-
-    /** Index of the first of {@code times[0, length)} greater than {@code bound}. */
-    static int firstAfter(long[] times, int length, long bound) {
         int low = 0;
-        int high = length;
+        int high = times.length;
         while (low < high) {
             int mid = (low + high) >>> 1;
             if (times[mid] <= bound) {
@@ -35,18 +30,13 @@ final class TimeSeries {
 
     /** How many times fall in {@code (from, to]}. */
     static int count(long[] times, long from, long to) {
-        return count(times, times.length, from, to);
+        return Math.max(0, firstAfter(times, to) - firstAfter(times, from));
     }
 
-    /** How many of {@code times[0, length)} fall in {@code (from, to]}. */
-    static int count(long[] times, int length, long from, long to) {
-        return Math.max(0, firstAfter(times, length, to) - firstAfter(times, length, from));
-    }
-
-    /** Sum of the values of {@code times[0, length)} in {@code (from, to]}, added oldest first. */
-    static double sum(long[] times, double[] values, int length, long from, long to) {
+    /** Sum of the values whose times fall in {@code (from, to]}, added oldest first. */
+    static double sum(long[] times, double[] values, long from, long to) {
         double total = 0;
-        for (int i = firstAfter(times, length, from), end = firstAfter(times, length, to); i < end; i++) {
+        for (int i = firstAfter(times, from), end = firstAfter(times, to); i < end; i++) {
             total += values[i];
         }
         return total;
