@@ -21,7 +21,9 @@ import redis.clients.jedis.exceptions.JedisException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -67,7 +69,12 @@ public class RedisHashWriter implements SinkWriter<RowData> {
             "if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end",
             "return 1");
 
-    private record Write(String key, String[] arguments) {}
+    private record Write(String key, long version, long version2, String[] arguments) {
+        /** Whether the script would apply this write over {@code other} (equal versions are no-ops). */
+        boolean supersedes(Write other) {
+            return version > other.version || (version == other.version && version2 > other.version2);
+        }
+    }
 
     /** What a batch did: how many writes were older than Redis's, and how long the round trip took. */
     private record Sent(int writes, int stale, long latencyMs) {}
@@ -80,7 +87,9 @@ public class RedisHashWriter implements SinkWriter<RowData> {
     private final int[] versionFields;
     private final boolean[] storedField;
     private final ProcessingTimeService timers;
-    private List<Write> buffer = new ArrayList<>();
+    // By key: of several writes to one key in a batch only the newest can apply, so only it is sent.
+    private Map<String, Write> buffer = new LinkedHashMap<>();
+    private int superseded;
     private final ExecutorService sender;
     private Future<Sent> inFlight;
     private final Counter writes;
@@ -151,9 +160,11 @@ public class RedisHashWriter implements SinkWriter<RowData> {
         for (int i = 0; i < keyParts.length; i++) {
             key.append(row.getField(keyParts[i])).append(keyLiterals[i + 1]);
         }
+        long version = ((Number) row.getField(versionFields[0])).longValue();
+        long version2 = versionFields.length > 1 ? ((Number) row.getField(versionFields[1])).longValue() : 0;
         List<String> arguments = new ArrayList<>(3 + 2 * fieldNames.length);
-        arguments.add(String.valueOf(row.getField(versionFields[0])));
-        arguments.add(versionFields.length > 1 ? String.valueOf(row.getField(versionFields[1])) : "0");
+        arguments.add(String.valueOf(version));
+        arguments.add(String.valueOf(version2));
         arguments.add(String.valueOf(settings.ttlSeconds()));
         for (int i = 0; i < fieldNames.length; i++) {
             Object value = row.getField(i);
@@ -162,7 +173,14 @@ public class RedisHashWriter implements SinkWriter<RowData> {
                 arguments.add(value.toString());
             }
         }
-        buffer.add(new Write(key.toString(), arguments.toArray(new String[0])));
+        Write write = new Write(key.toString(), version, version2, arguments.toArray(new String[0]));
+        Write earlier = buffer.get(write.key());
+        if (earlier == null || write.supersedes(earlier)) {
+            buffer.put(write.key(), write);
+        }
+        if (earlier != null) {
+            superseded++;
+        }
         if (buffer.size() >= settings.batchSize()) {
             send();
         }
@@ -179,8 +197,10 @@ public class RedisHashWriter implements SinkWriter<RowData> {
     /** Hands the buffer to the sender thread, once the batch before it is written. */
     private void send() throws IOException {
         awaitInFlight();
-        List<Write> batch = buffer;
-        buffer = new ArrayList<>(settings.batchSize());
+        List<Write> batch = new ArrayList<>(buffer.values());
+        buffer = new LinkedHashMap<>();
+        staleWrites.inc(superseded);
+        superseded = 0;
         inFlight = sender.submit(() -> sendWithRetries(batch));
     }
 

@@ -21,8 +21,8 @@ public final class RedisSinkOptions {
                     + "older than what the key holds, so replays and restarts leave the same final state.");
     public static final ConfigOption<Duration> TTL = ConfigOptions.key("ttl").durationType().defaultValue(Duration.ZERO)
             .withDescription("Expiry of each key after its last write; 0 keeps keys forever.");
-    public static final ConfigOption<Integer> BATCH_SIZE = ConfigOptions.key("batch-size").intType().defaultValue(500)
-            .withDescription("Writes sent in one pipeline.");
+    public static final ConfigOption<Integer> BATCH_SIZE = ConfigOptions.key("batch-size").intType().defaultValue(2000)
+            .withDescription("Writes sent in one pipeline (of a key, only its newest write in the batch is sent).");
     public static final ConfigOption<Duration> FLUSH_INTERVAL = ConfigOptions.key("flush-interval").durationType()
             .defaultValue(Duration.ofMillis(200)).withDescription("Longest a write waits in the buffer.");
     public static final ConfigOption<Duration> RETRY_TIMEOUT = ConfigOptions.key("retry-timeout").durationType()
