@@ -145,6 +145,9 @@ class FlinkConfig:
     # Longest a partly filled network buffer waits before it is sent to the next operator
     # (execution.buffer-timeout.interval). Every shuffle pays it at low rates; full buffers go at once.
     buffer_timeout_ms: int = 10
+    # How often sources emit watermarks (pipeline.auto-watermark-interval): the event-time stages
+    # take in events when a watermark passes them, so half of this is added to every latency.
+    watermark_interval_ms: int = 50
 
 
 @dataclass(frozen=True)

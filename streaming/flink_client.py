@@ -207,6 +207,10 @@ class FlinkRest:
         """Failures the job recovered from (or did not), newest first."""
         return self._call("GET", f"/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
 
+    def latest_checkpoint(self, job_id: str) -> dict | None:
+        """The job's latest completed checkpoint (``state_size`` in bytes, ``end_to_end_duration``), if any."""
+        return self._call("GET", f"/jobs/{job_id}/checkpoints").get("latest", {}).get("completed")
+
     def vertex_metrics(self, job_id: str, vertex_id: str, names: list[str] | None = None,
                        subtask: int = 0) -> list[dict]:
         """A subtask's metrics: all their names, or the values of ``names``."""

@@ -6,9 +6,11 @@ given): windows and keyed state then hold what they would in production, and eve
 about 20 days a minute, so state is pruned as it would be. (Live timestamps would squeeze months of
 a card's history into minutes and grow every window without bound.) Every ``interval_s``: the
 job's consumer lag (records of its input topics beyond the offsets it committed at its last
-checkpoint), the scores appended since, the RSS of every process of the stack, and the job's
-restarts. The goal is bounded lag and flat memory: the report fits a line to each series over the
-second half of the run and states its slope.
+checkpoint), the scores appended since, the RSS of every process of the stack, the size of the
+job's latest checkpoint (its keyed state: heap state is checkpointed whole), and the job's
+restarts. The goal is bounded lag, flat memory and state bounded by the feature horizon: the
+report fits a line to each series over the second half of the run and states its slope. The
+history is simulated for as many days as the run needs, so event time keeps moving.
 
 Results: JSON and ``docs/benchmarks/<date>-soak.md`` with a PNG chart.
 """
@@ -35,10 +37,13 @@ from streaming.flink_client import FlinkRest, submit_job
 
 def bench_soak(config: Config, minutes: float = 10, fraction: float = 0.7, max_eps: float | None = None,
                interval_s: float = 5) -> dict:
-    history = simulate(SimulationParams(seed=config.fraud.simulator_seed))
     if max_eps is None:
-        max_eps = max_throughput(config, history[history["TX_TIME_DAYS"] < 20], run=run_job)["events_per_s"]
+        recent = simulate(SimulationParams(seed=config.fraud.simulator_seed, days=20))
+        max_eps = max_throughput(config, recent, run=run_job)["events_per_s"]
     rate = fraction * max_eps
+    # The simulator makes about 9,500 transactions a day at the handbook's parameters.
+    days = max(183, int(rate * minutes * 60 / 9_000) + 1)
+    history = simulate(SimulationParams(seed=config.fraud.simulator_seed, days=days))
     bench = bench_topics(config)
     rest = FlinkRest(bench.flink.rest_url)
     job_id = submit_job(bench, "fraud")
@@ -53,8 +58,10 @@ def bench_soak(config: Config, minutes: float = 10, fraction: float = 0.7, max_e
             started = time.monotonic()
             while feeder.is_alive():
                 time.sleep(interval_s)
+                checkpoint = rest.latest_checkpoint(job_id) or {}
                 series.append({"t_s": round(time.monotonic() - started, 1), "lag": lag(),
                                "scored": scores.take(), "restarts": len(rest.exceptions(job_id)),
+                               "checkpoint_mb": round(checkpoint.get("state_size", 0) / 1e6, 1),
                                "rss_mb": {name: round(s[-1][1]) for name, s in sampler.samples.items() if s}})
             scores.stop()
             lag.close()
@@ -135,6 +142,9 @@ def summarise(series: list[dict]) -> dict:
         "restarts": series[-1]["restarts"] if series else 0,
         "rss_mb_end": series[-1]["rss_mb"] if series else {},
         "rss_slope_mb_per_min": {n: slope([s["rss_mb"].get(n, 0) for s in half]) for n in names},
+        "checkpoint_mb_max": max((s["checkpoint_mb"] for s in series), default=0),
+        "checkpoint_mb_end": series[-1]["checkpoint_mb"] if series else 0,
+        "checkpoint_slope_mb_per_min": slope([s["checkpoint_mb"] for s in half]),
     }
 
 
@@ -145,7 +155,7 @@ def write_report(result: dict) -> str:
 
     series = result["series"]
     t = [s["t_s"] / 60 for s in series]
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4))
+    figure, axes = plt.subplots(1, 4, figsize=(20, 4))
     axes[0].plot(t, [s["lag"] for s in series])
     axes[0].set(title="Consumer lag (records)", xlabel="minutes")
     intervals = np.diff([0.0] + [s["t_s"] for s in series])
@@ -157,6 +167,8 @@ def write_report(result: dict) -> str:
         axes[2].plot(t, [s["rss_mb"].get(name) for s in series], label=name)
     axes[2].set(title="RSS per process", xlabel="minutes", ylabel="MB")
     axes[2].legend(fontsize=7)
+    axes[3].plot(t, [s["checkpoint_mb"] for s in series])
+    axes[3].set(title="Checkpoint size (keyed state)", xlabel="minutes", ylabel="MB")
     figure.tight_layout()
     stem = f"{result['date']}-soak"
     chart = REPORT_DIR / f"{stem}.png"
@@ -171,6 +183,8 @@ def write_report(result: dict) -> str:
              f"half {result['lag_slope_per_min']} records/min",
              f"- Scores: {result['scored']:,} ({round(result['scored'] / (60 * result['minutes'])):,}/s on average)",
              f"- Restarts: {result['restarts']}",
+             f"- Checkpoint (keyed state): at most {result['checkpoint_mb_max']} MB, {result['checkpoint_mb_end']} MB at "
+             f"the end; slope over the second half {result['checkpoint_slope_mb_per_min']} MB/min",
              "- RSS slope over the second half (MB/min): " + ", ".join(
                  f"{n} {v}" for n, v in result["rss_slope_mb_per_min"].items()), "",
              f"![soak]({chart.name})", "", "Reproduce: `streamscore bench soak --json`", "",
