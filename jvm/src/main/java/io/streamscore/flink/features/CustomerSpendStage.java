@@ -2,9 +2,6 @@ package io.streamscore.flink.features;
 
 import io.streamscore.flink.features.FeatureRows.Features;
 import io.streamscore.flink.features.FeatureRows.WithTerminal;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.types.Row;
 
 import java.util.Arrays;
@@ -21,43 +18,36 @@ import java.util.Arrays;
  * <p>Input: the terminal stage's {@link WithTerminal} rows, keyed by customer. Output: one
  * {@link Features} row per transaction.
  */
-final class CustomerSpendStage extends WatermarkOrderedOperator {
+final class CustomerSpendStage extends WatermarkOrderedOperator<CustomerSpendStage.History> {
 
     private static final long[] WINDOWS = TerminalRiskStage.WINDOWS;
 
     /** One customer's last 30 days of transactions: event times ascending, and amounts. */
-    public static class History {
+    public static class History extends WatermarkOrderedOperator.History {
         public long[] times = TimeSeries.NO_TIMES;
         public double[] amounts = TimeSeries.NO_VALUES;
-        /** When the cleanup timer of this customer fires (0: none is set). */
-        public long cleanupAt;
 
-        /** Drops what no row after {@code horizon} can count; whether anything is left. */
+        @Override
         boolean keepAfter(long horizon) {
             amounts = TimeSeries.after(times, amounts, horizon);
             times = TimeSeries.after(times, horizon);
             return times.length > 0;
         }
-    }
 
-    private transient ValueState<History> history;
+        @Override
+        long lastTime() {
+            return times[times.length - 1];
+        }
+    }
 
     CustomerSpendStage() {
         super(WithTerminal.TYPE, new FeatureRows.Order(WithTerminal.TIME, -1, WithTerminal.PARTITION, WithTerminal.OFFSET),
-                WithTerminal.TIME, WithTerminal.CUSTOMER_ID, WINDOWS[WINDOWS.length - 1]);
-    }
-
-    @Override
-    void openHistory() {
-        history = getKeyedStateStore().getState(new ValueStateDescriptor<>("history", TypeInformation.of(History.class)));
+                WithTerminal.TIME, WithTerminal.CUSTOMER_ID, WINDOWS[WINDOWS.length - 1], History.class);
     }
 
     @Override
     void take(Row row, long t) throws Exception {
-        History h = history.value();
-        if (h == null) {
-            h = new History();
-        }
+        History h = history();
         // The windows end at this transaction and include it.
         h.keepAfter(t - horizonMs);
         int n = h.times.length;
@@ -85,25 +75,6 @@ final class CustomerSpendStage extends WatermarkOrderedOperator {
             out.setField(Features.TERMINAL_FEATURES + i, row.getField(WithTerminal.FEATURES + i));
         }
         emit(out, t);
-        if (h.cleanupAt == 0) {
-            h.cleanupAt = cleanupTime(t);
-            scheduleCleanup(h.cleanupAt);
-        }
-        history.update(h);
-    }
-
-    @Override
-    void expire(long now) throws Exception {
-        History h = history.value();
-        if (h == null || h.cleanupAt != now) {
-            return;
-        }
-        if (!h.keepAfter(now - horizonMs)) {
-            history.clear();
-            return;
-        }
-        h.cleanupAt = cleanupTime(h.times[h.times.length - 1]);
-        scheduleCleanup(h.cleanupAt);
-        history.update(h);
+        store(h, t);
     }
 }

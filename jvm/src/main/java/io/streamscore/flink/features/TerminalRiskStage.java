@@ -2,9 +2,6 @@ package io.streamscore.flink.features;
 
 import io.streamscore.flink.features.FeatureRows.Event;
 import io.streamscore.flink.features.FeatureRows.WithTerminal;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.OutputTag;
 
@@ -21,27 +18,26 @@ import java.util.Arrays;
  * passes its time; a transaction id already seen at this terminal within the history goes to
  * {@code duplicates} instead (and is not counted).
  */
-final class TerminalRiskStage extends WatermarkOrderedOperator {
+final class TerminalRiskStage extends WatermarkOrderedOperator<TerminalRiskStage.History> {
 
     static final long[] WINDOWS = {DAY, 7 * DAY, 30 * DAY};
 
     /** One terminal's history: its recent transactions and its known frauds. */
-    public static class History {
+    public static class History extends WatermarkOrderedOperator.History {
         /** Event times of the terminal's transactions, ascending, and their ids (to refuse a repeat). */
         public long[] txTimes = TimeSeries.NO_TIMES;
         public String[] txIds = new String[0];
         /** Event times of the terminal's transactions known to be frauds, ascending, and their ids. */
         public long[] fraudTimes = TimeSeries.NO_TIMES;
         public String[] fraudIds = new String[0];
-        /** When the cleanup timer of this terminal fires (0: none is set). */
-        public long cleanupAt;
 
+        @Override
         long lastTime() {
             return Math.max(txTimes.length == 0 ? Long.MIN_VALUE : txTimes[txTimes.length - 1],
                     fraudTimes.length == 0 ? Long.MIN_VALUE : fraudTimes[fraudTimes.length - 1]);
         }
 
-        /** Drops what no row after {@code horizon} can count; whether anything is left. */
+        @Override
         boolean keepAfter(long horizon) {
             int keep = TimeSeries.firstAfter(txTimes, horizon);
             if (keep > 0) {
@@ -60,27 +56,18 @@ final class TerminalRiskStage extends WatermarkOrderedOperator {
     private final long delayMs;
     private final OutputTag<Row> duplicates;
     private final String transactionsTopic;
-    private transient ValueState<History> history;
 
     TerminalRiskStage(long delayMs, OutputTag<Row> duplicates, String transactionsTopic) {
         super(Event.TYPE, new FeatureRows.Order(Event.TIME, Event.RANK, Event.PARTITION, Event.OFFSET), Event.TIME,
-                Event.TERMINAL_ID, delayMs + WINDOWS[WINDOWS.length - 1]);
+                Event.TERMINAL_ID, delayMs + WINDOWS[WINDOWS.length - 1], History.class);
         this.delayMs = delayMs;
         this.duplicates = duplicates;
         this.transactionsTopic = transactionsTopic;
     }
 
     @Override
-    void openHistory() {
-        history = getKeyedStateStore().getState(new ValueStateDescriptor<>("history", TypeInformation.of(History.class)));
-    }
-
-    @Override
     void take(Row row, long t) throws Exception {
-        History h = history.value();
-        if (h == null) {
-            h = new History();
-        }
+        History h = history();
         String id = (String) row.getField(Event.TRANSACTION_ID);
         if ((Integer) row.getField(Event.RANK) == Event.LABEL) {
             if (Boolean.TRUE.equals(row.getField(Event.IS_FRAUD)) && !contains(h.fraudIds, id)) {
@@ -100,15 +87,7 @@ final class TerminalRiskStage extends WatermarkOrderedOperator {
             h.txIds = append(h.txIds, id);
         }
         // Only the last d + 30 days can fall in a window of this or a later transaction.
-        if (!h.keepAfter(t - horizonMs)) {
-            history.clear();
-            return;
-        }
-        if (h.cleanupAt == 0) {
-            h.cleanupAt = cleanupTime(h.lastTime());
-            scheduleCleanup(h.cleanupAt);
-        }
-        history.update(h);
+        store(h, t);
     }
 
     private Row withFeatures(Row row, long t, History h) {
@@ -132,21 +111,6 @@ final class TerminalRiskStage extends WatermarkOrderedOperator {
             out.setField(WithTerminal.FEATURES + 2 * w + 1, transactions == 0 ? 0.0 : (double) frauds / transactions);
         }
         return out;
-    }
-
-    @Override
-    void expire(long now) throws Exception {
-        History h = history.value();
-        if (h == null || h.cleanupAt != now) {
-            return;
-        }
-        if (!h.keepAfter(now - horizonMs)) {
-            history.clear();
-            return;
-        }
-        h.cleanupAt = cleanupTime(h.lastTime());
-        scheduleCleanup(h.cleanupAt);
-        history.update(h);
     }
 
     private static boolean contains(String[] ids, String id) {

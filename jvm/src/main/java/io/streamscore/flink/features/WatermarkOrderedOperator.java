@@ -2,6 +2,9 @@ package io.streamscore.flink.features;
 
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.typeutils.RowTypeInfo;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
@@ -42,8 +45,20 @@ import java.util.Set;
  * the week {@code horizonMs} after the key's last row finds it outdated and clears it. That bounds
  * the state by event time, whatever the replay speed.
  */
-abstract class WatermarkOrderedOperator extends AbstractStreamOperator<Row>
+abstract class WatermarkOrderedOperator<H extends WatermarkOrderedOperator.History> extends AbstractStreamOperator<Row>
         implements OneInputStreamOperator<Row, Row>, Triggerable<String, VoidNamespace> {
+
+    /** What a stage keeps of one key between rows (a Flink POJO: public fields, checkpointed as such). */
+    public abstract static class History {
+        /** When this key's cleanup timer fires (0: none is set). */
+        public long cleanupAt;
+
+        /** Drops what no row after {@code horizon} can count; whether anything is left. */
+        abstract boolean keepAfter(long horizon);
+
+        /** The newest event time the history holds (it has one). */
+        abstract long lastTime();
+    }
 
     static final long DAY = 86_400_000L;
     private static final long CLEANUP_GRAIN = 7 * DAY;
@@ -53,14 +68,18 @@ abstract class WatermarkOrderedOperator extends AbstractStreamOperator<Row>
     private final int timeField;
     private final int keyField;
     protected final long horizonMs;
+    private final Class<H> historyClass;
 
     private transient List<Row> buffer;
     private transient ListState<Row> pending;
     private transient Set<String> keysInPending;
     private transient InternalTimerService<VoidNamespace> cleanups;
     private transient StreamRecord<Row> out;
+    private transient ValueState<H> history;
 
-    WatermarkOrderedOperator(RowTypeInfo rowType, Comparator<Row> order, int timeField, int keyField, long horizonMs) {
+    WatermarkOrderedOperator(RowTypeInfo rowType, Comparator<Row> order, int timeField, int keyField, long horizonMs,
+                             Class<H> historyClass) {
+        this.historyClass = historyClass;
         this.rowType = rowType;
         this.order = order;
         this.timeField = timeField;
@@ -91,7 +110,7 @@ abstract class WatermarkOrderedOperator extends AbstractStreamOperator<Row>
         super.open();
         cleanups = getInternalTimerService("cleanup", VoidNamespaceSerializer.INSTANCE, this);
         out = new StreamRecord<>(null);
-        openHistory();
+        history = getKeyedStateStore().getState(new ValueStateDescriptor<>("history", TypeInformation.of(historyClass)));
     }
 
     @Override
@@ -143,22 +162,45 @@ abstract class WatermarkOrderedOperator extends AbstractStreamOperator<Row>
         keysInPending.clear();
     }
 
+    /** The current key's history (a new, empty one for a new key). */
+    H history() throws Exception {
+        H h = history.value();
+        return h != null ? h : historyClass.getDeclaredConstructor().newInstance();
+    }
+
+    /**
+     * Keeps the current key's history after a row at {@code time}: what no later row can need is
+     * dropped, and a key with nothing left is removed; otherwise its cleanup timer is set.
+     */
+    void store(H h, long time) throws Exception {
+        if (!h.keepAfter(time - horizonMs)) {
+            history.clear();
+            return;
+        }
+        if (h.cleanupAt == 0) {
+            h.cleanupAt = cleanupTime(h.lastTime());
+            cleanups.registerEventTimeTimer(VoidNamespace.INSTANCE, h.cleanupAt);
+        }
+        history.update(h);
+    }
+
+    /** A cleanup timer of the current key: drop its history if outdated, else look again later. */
     @Override
     public void onEventTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
-        expire(timer.getTimestamp());
+        H h = history.value();
+        if (h == null || h.cleanupAt != timer.getTimestamp()) {
+            return;
+        }
+        h.cleanupAt = 0;
+        store(h, timer.getTimestamp());
     }
 
     @Override
     public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) {}
 
     /** The end of the week in which a history whose last row is at {@code lastTime} expires. */
-    long cleanupTime(long lastTime) {
+    private long cleanupTime(long lastTime) {
         return Math.floorDiv(lastTime + horizonMs, CLEANUP_GRAIN) * CLEANUP_GRAIN + CLEANUP_GRAIN;
-    }
-
-    /** Asks for {@link #expire} with the current key at {@code time}. */
-    void scheduleCleanup(long time) {
-        cleanups.registerEventTimeTimer(VoidNamespace.INSTANCE, time);
     }
 
     void emit(Row row, long time) {
@@ -169,11 +211,6 @@ abstract class WatermarkOrderedOperator extends AbstractStreamOperator<Row>
         output.collect(tag, new StreamRecord<>(row, time));
     }
 
-    abstract void openHistory();
-
     /** Takes in one due row of the current key (rows come in order) and emits what it produces. */
     abstract void take(Row row, long time) throws Exception;
-
-    /** A cleanup timer of the current key fired at {@code now}: drop its history if outdated. */
-    abstract void expire(long now) throws Exception;
 }
