@@ -127,6 +127,7 @@ def json_kafka_sink(table: str, topic: TopicConfig, config: Config, columns: str
     }
     if exactly_once:
         options["sink.transactional-id-prefix"] = transactional_id_prefix
+        options["sink.transaction-naming-strategy"] = "POOLING"
         # Within the broker's transaction.max.timeout.ms, and long enough to span a recovery.
         options["properties.transaction.timeout.ms"] = str(EXACTLY_ONCE_TRANSACTION_TIMEOUT_MS)
     return f"""CREATE TEMPORARY TABLE {table} (

@@ -26,7 +26,6 @@ import dataclasses
 import json
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -105,19 +104,25 @@ def drop_bench(config: Config) -> None:
 
 
 def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int | None = None) -> None:
-    times = None
-    if live_delay_ms is not None:
-        times = int(time.time() * 1000) + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
+    """Send ``frame``'s transactions and labels: as fast as the broker takes them, or live at ``rate``
+    (event time = send time, labels ``live_delay_ms`` after their transaction)."""
     delay = live_delay_ms if live_delay_ms is not None else config.fraud.label_delay_days * 86_400_000
-    # Live, a chunk is sent when its last event is due: 10 ms of events (transactions and labels),
-    # so no event leaves more than 10 ms after its event time and latencies measure the job.
-    chunk_size = 20_000 if times is None else live_chunk_size(rate)
     with Publisher(config, rate=rate, progress=False, counted_topic=config.topics.transactions.name) as publisher:
-        for chunk in fraud_events(frame, delay, config.topics, chunk_size=chunk_size, tx_times_ms=times):
-            if times is not None:
-                wait = chunk.timestamps[-1] / 1000 - time.time()
-                if wait > 0:
-                    time.sleep(wait)
+        if live_delay_ms is None:
+            for chunk in fraud_events(frame, delay, config.topics, chunk_size=20_000):
+                publisher.send(chunk)
+            return
+        # The load generator shares the machine with the job it measures, so every event is
+        # encoded before the first is due (about 4 µs a message here; 10 allowed), and while the
+        # job is measured the generator only hands due chunks to the producer: 10 ms of events
+        # each, so none leaves more than 10 ms after its event time.
+        start_ms = int((time.time() + 1 + 2 * len(frame) * 10e-6) * 1000)
+        times = start_ms + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
+        chunks = list(fraud_events(frame, delay, config.topics, chunk_size=live_chunk_size(rate), tx_times_ms=times))
+        for chunk in chunks:
+            wait = chunk.timestamps[-1] / 1000 - time.time()
+            if wait > 0:
+                time.sleep(wait)
             publisher.send(chunk)
 
 
@@ -193,9 +198,9 @@ LIVE_OUTPUTS = {"fraud": ("fraud_scores", "fraud:customer:*"), "sentiment": ("se
 
 
 def live_step(bench: Config, job: str, send, rate: float, sent: int, seconds: int, warmup_s: int) -> dict:
-    """Run ``job`` on ``bench``'s topics while ``send()`` produces ``sent`` events live at ``rate``
-    (event time = send time) for ``warmup_s`` + ``seconds``; only events of the last ``seconds``
-    are measured.
+    """Run ``job`` on ``bench``'s topics, ``send()`` producing ``sent`` events live at ``rate``
+    (event time = send time) for ``warmup_s`` + ``seconds``, then read its scores; only events of
+    the last ``seconds`` are measured.
 
     A job just started holds its first events for seconds (the first records through each
     operator, its first checkpoint): measured from its first event, every step's p99 was that
@@ -206,12 +211,13 @@ def live_step(bench: Config, job: str, send, rate: float, sent: int, seconds: in
     job_id = submit_job(bench, job)
     rest.wait_until_running(job_id)
     try:
+        # Scores are read once the traffic has ended: their append times are the broker's, and a
+        # reader running alongside would take CPU from the job it measures.
         with ProcessSampler(stack_pids(bench)) as sampler:
-            producer = threading.Thread(target=send)
-            producer.start()
-            appended, latencies = score_latencies(bench, getattr(bench.topics, scores_topic).name, sent,
-                                                  warmup_s + seconds + 60)
-            producer.join()
+            generator_cpu = time.process_time()
+            send()
+            generator_cpu = time.process_time() - generator_cpu
+        appended, latencies = score_latencies(bench, getattr(bench.topics, scores_topic).name, sent, 120)
         event_times = appended - latencies
         measured_from_ms = int(event_times.min()) + warmup_s * 1000 if len(event_times) else 0
         redis = redis_latencies(bench, redis_pattern, since_ms=measured_from_ms)
@@ -224,7 +230,7 @@ def live_step(bench: Config, job: str, send, rate: float, sent: int, seconds: in
     return {"offered_eps": round(rate, 1), "throughput_eps": round(sustained),
             "scored": len(latencies), "sent": sent, "warmup_s": warmup_s,
             "latency_ms": percentiles(latencies[measured]), "redis_latency_ms": percentiles(redis),
-            "processes": sampler.summary()}
+            "processes": sampler.summary(), "load_generator_cpu_s": round(generator_cpu, 1)}
 
 
 def stack_pids(config: Config) -> dict[str, int]:

@@ -1,13 +1,21 @@
 package io.streamscore.flink.redis;
 
 import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
+import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.table.connector.sink.DynamicTableSink.DataStructureConverter;
 import org.apache.flink.table.data.RowData;
 
-/** A Sink V2 whose writers batch rows into Redis hashes (see {@link RedisHashWriter}). */
-public class RedisHashSink implements Sink<RowData> {
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * A Sink V2 whose writers batch rows into Redis hashes (see {@link RedisHashWriter}); the writes
+ * Redis has not acknowledged at a checkpoint are the writers' state.
+ */
+public class RedisHashSink implements Sink<RowData>, SupportsWriterState<RowData, PendingWrite> {
 
     private final RedisSinkOptions.Settings settings;
     private final DataStructureConverter converter;
@@ -20,7 +28,18 @@ public class RedisHashSink implements Sink<RowData> {
     }
 
     @Override
-    public SinkWriter<RowData> createWriter(WriterInitContext context) {
-        return new RedisHashWriter(settings, converter, fieldNames, context);
+    public StatefulSinkWriter<RowData, PendingWrite> createWriter(WriterInitContext context) {
+        return new RedisHashWriter(settings, converter, fieldNames, context, List.of());
+    }
+
+    @Override
+    public StatefulSinkWriter<RowData, PendingWrite> restoreWriter(WriterInitContext context,
+                                                                   Collection<PendingWrite> recovered) {
+        return new RedisHashWriter(settings, converter, fieldNames, context, recovered);
+    }
+
+    @Override
+    public SimpleVersionedSerializer<PendingWrite> getWriterStateSerializer() {
+        return new PendingWrite.Serializer();
     }
 }

@@ -1,7 +1,7 @@
 package io.streamscore.flink.redis;
 
 import org.apache.flink.api.common.operators.ProcessingTimeService;
-import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -20,6 +20,7 @@ import redis.clients.jedis.exceptions.JedisException;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,17 +38,20 @@ import java.util.regex.Pattern;
  * Buffers rows and writes them to Redis in pipelines, each key through a script that applies a
  * write only when its version is not older than the stored one (atomically, on the server).
  *
- * <p>The buffer is flushed when full, every {@code flush-interval}, and before every checkpoint
- * ({@link #flush}), so a completed checkpoint never leaves writes behind; a restart replays rows
- * since the checkpoint and the version check makes the replay leave the same final state. While
- * Redis is unreachable a batch is retried (the job back-pressures) until {@code retry-timeout}.
+ * <p>The buffer is sent when full and every {@code flush-interval}. A checkpoint does not wait for
+ * Redis: the writes it has not acknowledged yet (the batch in flight and the buffer) are kept in
+ * the checkpoint ({@link #snapshotState}) and sent again after a restore, and a restart replays
+ * the rows since the checkpoint; the version check makes both leave the same final state. Waiting
+ * instead held every checkpoint's barrier, and the rows behind it, for a Redis round trip or two
+ * (docs/performance.md, "Latency, fourth round"). While Redis is unreachable a batch is retried
+ * (the job back-pressures) until {@code retry-timeout}.
  *
  * <p>A batch goes out on a sender thread while the task fills the next one: waiting for Redis's
  * replies on the task thread was a quarter of the fraud job's busiest chain (flame graph,
  * docs/performance.md). One batch at a time is in flight, so batches reach Redis in order; the
- * next one waits for it, and so does a checkpoint. Only the sender thread touches the connection.
+ * next one waits for it. Only the sender thread touches the connection.
  */
-public class RedisHashWriter implements SinkWriter<RowData> {
+public class RedisHashWriter implements StatefulSinkWriter<RowData, PendingWrite> {
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisHashWriter.class);
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z0-9_]+)}");
@@ -69,13 +73,6 @@ public class RedisHashWriter implements SinkWriter<RowData> {
             "if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end",
             "return 1");
 
-    private record Write(String key, long version, long version2, String[] arguments) {
-        /** Whether the script would apply this write over {@code other} (equal versions are no-ops). */
-        boolean supersedes(Write other) {
-            return version > other.version || (version == other.version && version2 > other.version2);
-        }
-    }
-
     /** What a batch did: how many writes were older than Redis's, and how long the round trip took. */
     private record Sent(int writes, int stale, long latencyMs) {}
 
@@ -88,10 +85,11 @@ public class RedisHashWriter implements SinkWriter<RowData> {
     private final boolean[] storedField;
     private final ProcessingTimeService timers;
     // By key: of several writes to one key in a batch only the newest can apply, so only it is sent.
-    private Map<String, Write> buffer = new LinkedHashMap<>();
+    private Map<String, PendingWrite> buffer = new LinkedHashMap<>();
     private int superseded;
     private final ExecutorService sender;
     private Future<Sent> inFlight;
+    private List<PendingWrite> inFlightBatch = List.of();
     private final Counter writes;
     private final Counter staleWrites;
     private final Counter writeErrors;
@@ -102,7 +100,7 @@ public class RedisHashWriter implements SinkWriter<RowData> {
     private Set<HostAndPort> knownNodes = Set.of();
 
     RedisHashWriter(RedisSinkOptions.Settings settings, DataStructureConverter converter, String[] fieldNames,
-                    WriterInitContext context) {
+                    WriterInitContext context, Collection<PendingWrite> restored) {
         this.settings = settings;
         this.converter = converter;
         this.fieldNames = fieldNames;
@@ -141,6 +139,7 @@ public class RedisHashWriter implements SinkWriter<RowData> {
             thread.setDaemon(true);
             return thread;
         });
+        restored.forEach(this::buffer);
         scheduleFlush();
     }
 
@@ -173,34 +172,56 @@ public class RedisHashWriter implements SinkWriter<RowData> {
                 arguments.add(value.toString());
             }
         }
-        Write write = new Write(key.toString(), version, version2, arguments.toArray(new String[0]));
-        Write earlier = buffer.get(write.key());
+        buffer(new PendingWrite(key.toString(), version, version2, arguments.toArray(new String[0])));
+        if (buffer.size() >= settings.batchSize()) {
+            send();
+        }
+    }
+
+    private void buffer(PendingWrite write) {
+        PendingWrite earlier = buffer.get(write.key());
         if (earlier == null || write.supersedes(earlier)) {
             buffer.put(write.key(), write);
         }
         if (earlier != null) {
             superseded++;
         }
-        if (buffer.size() >= settings.batchSize()) {
-            send();
-        }
     }
 
+    /** Only at the end of the input: before a checkpoint, {@link #snapshotState} keeps what is pending. */
     @Override
     public void flush(boolean endOfInput) throws IOException {
+        if (!endOfInput) {
+            return;
+        }
         if (!buffer.isEmpty()) {
             send();
         }
         awaitInFlight();
     }
 
+    /** The writes Redis has not acknowledged: the batch in flight (unless done) and the buffer. */
+    @Override
+    public List<PendingWrite> snapshotState(long checkpointId) throws IOException {
+        List<PendingWrite> pending = new ArrayList<>(buffer.size() + inFlightBatch.size());
+        if (inFlight != null && !inFlight.isDone()) {
+            pending.addAll(inFlightBatch);
+        } else {
+            // A finished batch may have failed: that fails this checkpoint rather than losing it.
+            awaitInFlight();
+        }
+        pending.addAll(buffer.values());
+        return pending;
+    }
+
     /** Hands the buffer to the sender thread, once the batch before it is written. */
     private void send() throws IOException {
         awaitInFlight();
-        List<Write> batch = new ArrayList<>(buffer.values());
+        List<PendingWrite> batch = new ArrayList<>(buffer.values());
         buffer = new LinkedHashMap<>();
         staleWrites.inc(superseded);
         superseded = 0;
+        inFlightBatch = batch;
         inFlight = sender.submit(() -> sendWithRetries(batch));
     }
 
@@ -218,6 +239,7 @@ public class RedisHashWriter implements SinkWriter<RowData> {
             throw e.getCause() instanceof IOException io ? io : new IOException("a Redis batch failed", e.getCause());
         } finally {
             inFlight = null;
+            inFlightBatch = List.of();
         }
         batchLatency.update(sent.latencyMs());
         writes.inc(sent.writes() - sent.stale());
@@ -225,7 +247,7 @@ public class RedisHashWriter implements SinkWriter<RowData> {
     }
 
     /** On the sender thread: one batch, retried while Redis refuses it, until the retry timeout. */
-    private Sent sendWithRetries(List<Write> batch) throws IOException {
+    private Sent sendWithRetries(List<PendingWrite> batch) throws IOException {
         long deadline = System.currentTimeMillis() + settings.retryTimeoutMs();
         long backoff = 100;
         while (true) {
@@ -253,14 +275,14 @@ public class RedisHashWriter implements SinkWriter<RowData> {
     }
 
     /** Sends the writes in one pipeline; returns how many were older than what Redis holds. */
-    private int pipeline(List<Write> batch) {
+    private int pipeline(List<PendingWrite> batch) {
         if (redis == null) {
             redis = RedisConnections.open(settings, knownNodes);
             scriptSha = RedisConnections.loadScript(redis, settings, NEWER_WINS);
         }
         List<Response<Object>> results = new ArrayList<>(batch.size());
         try (AbstractPipeline pipeline = redis.pipelined()) {
-            for (Write write : batch) {
+            for (PendingWrite write : batch) {
                 results.add(pipeline.evalsha(scriptSha, List.of(write.key()), List.of(write.arguments())));
             }
             pipeline.sync();
