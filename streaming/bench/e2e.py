@@ -118,12 +118,17 @@ def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int
         # each, so none leaves more than 10 ms after its event time.
         start_ms = int((time.time() + 1 + 2 * len(frame) * 10e-6) * 1000)
         times = start_ms + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
-        chunks = list(fraud_events(frame, delay, config.topics, chunk_size=live_chunk_size(rate), tx_times_ms=times))
-        for chunk in chunks:
-            wait = chunk.timestamps[-1] / 1000 - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            publisher.send(chunk)
+        send_when_due(publisher, list(fraud_events(frame, delay, config.topics, chunk_size=live_chunk_size(rate),
+                                                   tx_times_ms=times)))
+
+
+def send_when_due(publisher: Publisher, chunks) -> None:
+    """Send each chunk when its last event is due (its timestamp), so events leave on time."""
+    for chunk in chunks:
+        wait = chunk.timestamps[-1] / 1000 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        publisher.send(chunk)
 
 
 def live_chunk_size(rate: float) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 from inference.registry import ModelRegistry
 from sentiment.news import news_chunks, read_entities, steady_scenario
 from streaming.bench.e2e import (REPORT_DIR, bench_topics, drop_bench, live_chunk_size, live_step, score_times,
-                                 steady_rate)
+                                 send_when_due, steady_rate)
 from streaming.bench.machine import machine_info
 from streaming.config import Config
 from streaming.flink_client import FlinkRest, submit_job
@@ -64,11 +64,11 @@ def _publish(config: Config, plan, rate: float | None = None, chunk_size: int = 
     """Live (``rate`` given), a chunk is sent when its last document is due."""
     chunks = news_chunks(plan.documents, config.topics.news.name, plan.times_ms, seed=0, chunk_size=chunk_size)
     with Publisher(config, rate=rate, progress=False) as publisher:
-        for chunk in chunks:
-            wait = chunk.timestamps[-1] / 1000 - time.time()
-            if rate and wait > 0:
-                time.sleep(wait)
-            publisher.send(chunk)
+        if rate:
+            send_when_due(publisher, chunks)
+        else:
+            for chunk in chunks:
+                publisher.send(chunk)
 
 
 def _max_throughput(config: Config, backlog) -> float:
