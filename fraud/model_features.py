@@ -27,19 +27,24 @@ STREAM_COLUMNS = {
     **{f"TERMINAL_ID_NB_TX_{w}DAY_WINDOW": f"terminal_nb_tx_{w}" for w in WINDOWS},
     **{f"TERMINAL_ID_RISK_{w}DAY_WINDOW": f"terminal_risk_{w}" for w in WINDOWS},
 }
-# The amount relative to the customer's average: what scenario 3 (a compromised card spending five
-# times its usual amounts) changes most. 1 when the average is 0 (only zero amounts so far).
-AMOUNT_RATIOS = {f"TX_AMOUNT_TO_CUSTOMER_AVG_{w}DAY": w for w in WINDOWS}
-ALL_FEATURES = [*FEATURES, *AMOUNT_RATIOS]
+# Ratios of two inputs, name → (numerator, denominator); 1 where the denominator is 0 (only zero
+# amounts so far). The amount relative to the customer's average is what scenario 3 (a compromised
+# card spending five times its usual amounts) changes most; the day's and the week's average
+# relative to the month's show a card whose spending jumped, on every transaction of that day.
+RATIOS = {
+    **{f"TX_AMOUNT_TO_CUSTOMER_AVG_{w}DAY": ("TX_AMOUNT", f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW") for w in WINDOWS},
+    **{f"CUSTOMER_AVG_AMOUNT_{w}DAY_TO_30DAY": (f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW",
+                                                "CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW") for w in (1, 7)},
+}
+ALL_FEATURES = [*FEATURES, *RATIOS]
 
 
 def with_derived_features(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (the batch reference's columns) with the derived model inputs added."""
     frame = frame.copy()
-    for name, w in AMOUNT_RATIOS.items():
-        average = frame[f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW"].to_numpy()
-        amount = frame["TX_AMOUNT"].to_numpy()
-        frame[name] = np.where(average > 0, amount / np.where(average > 0, average, 1.0), 1.0)
+    for name, (numerator, denominator) in RATIOS.items():
+        top, bottom = frame[numerator].to_numpy(), frame[denominator].to_numpy()
+        frame[name] = np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), 1.0)
     return frame
 
 
@@ -47,9 +52,9 @@ def sql_expression(feature: str) -> str:
     """The SQL expression of a model input over the fraud job's feature columns."""
     if feature in STREAM_COLUMNS:
         return STREAM_COLUMNS[feature]
-    if feature in AMOUNT_RATIOS:
-        average = f"customer_avg_amount_{AMOUNT_RATIOS[feature]}"
-        return f"CASE WHEN {average} > 0 THEN amount / {average} ELSE 1.0 END"
+    if feature in RATIOS:
+        top, bottom = (STREAM_COLUMNS[f] for f in RATIOS[feature])
+        return f"CASE WHEN {bottom} > 0 THEN {top} / {bottom} ELSE 1.0 END"
     raise ValueError(f"the fraud job cannot compute model input {feature}")
 
 

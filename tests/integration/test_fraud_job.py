@@ -35,6 +35,10 @@ def fraud_config(job_config):
     return dataclasses.replace(job_config, fraud=dataclasses.replace(job_config.fraud, emit_features=True))
 
 
+SCORE_FIELDS = {"schema_version", "transaction_id", "customer_id", "terminal_id", "event_time", "amount", "score",
+                "model_version"}
+
+
 def last_time_ms(frame: pd.DataFrame) -> int:
     return int(frame["TX_DATETIME"].max().value // 1_000_000)
 
@@ -48,6 +52,15 @@ def test_45_days_replayed_live_match_the_batch_reference_and_offline_metrics(fra
         # About 430k transactions: minutes on 2 cores.
         streamed = wait_for_messages(fraud_config, fraud_config.topics.fraud_features.name, len(replay), timeout_s=900)
         scores = wait_for_messages(fraud_config, fraud_config.topics.fraud_scores.name, len(replay))
+        # Committed at the same checkpoints as the scores.
+        threshold = fraud_config.fraud.alert_threshold
+        alerted = {s["transaction_id"] for s in scores if s["score"] >= threshold}
+        alerts = wait_for_messages(fraud_config, fraud_config.topics.fraud_alerts.name, len(alerted))
+
+    # Alerts: exactly the scores at or above the threshold, with the reason; scores carry no alert fields.
+    assert alerted and sorted(a["transaction_id"] for a in alerts) == sorted(alerted)
+    assert all(a["threshold"] == threshold and a["reason"].startswith("score ") for a in alerts)
+    assert all(s.keys() == SCORE_FIELDS for s in scores)
 
     # Every transaction exactly once, with the batch reference's features.
     features = pd.DataFrame(streamed).assign(TRANSACTION_ID=lambda f: f["transaction_id"].astype(int))
