@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fraud.features import FEATURES, WINDOWS
+from fraud.features import WINDOWS
 
 # Handbook feature → the fraud job's column.
 STREAM_COLUMNS = {
@@ -30,13 +30,13 @@ STREAM_COLUMNS = {
 # Ratios of two inputs, name → (numerator, denominator); 1 where the denominator is 0 (only zero
 # amounts so far). The amount relative to the customer's average is what scenario 3 (a compromised
 # card spending five times its usual amounts) changes most; the day's and the week's average
-# relative to the month's show a card whose spending jumped, on every transaction of that day.
-RATIOS = {
-    **{f"TX_AMOUNT_TO_CUSTOMER_AVG_{w}DAY": ("TX_AMOUNT", f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW") for w in WINDOWS},
-    **{f"CUSTOMER_AVG_AMOUNT_{w}DAY_TO_30DAY": (f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW",
-                                                "CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW") for w in (1, 7)},
-}
-ALL_FEATURES = [*FEATURES, *RATIOS]
+# relative to the month's (the trends) show a card whose spending jumped, on every transaction of
+# that day.
+AMOUNT_RATIOS = {f"TX_AMOUNT_TO_CUSTOMER_AVG_{w}DAY": ("TX_AMOUNT", f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW")
+                 for w in WINDOWS}
+TRENDS = {f"CUSTOMER_AVG_AMOUNT_{w}DAY_TO_30DAY": (f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW",
+                                                   "CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW") for w in (1, 7)}
+RATIOS = {**AMOUNT_RATIOS, **TRENDS}
 
 
 def with_derived_features(frame: pd.DataFrame) -> pd.DataFrame:
