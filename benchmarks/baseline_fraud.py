@@ -23,6 +23,8 @@ import orjson
 
 from connectors.kafka import consumer, producer
 from connectors.redis import client as redis_client
+from fraud.features import FEATURES
+from fraud.model_features import model_matrix
 from inference.registry import ModelRegistry
 from inference.runner import OnnxRunner, RunnerSettings
 from schemas.validation import epoch_millis
@@ -78,7 +80,6 @@ def main() -> None:
     model = ModelRegistry(config.inference.registry_dir).load(config.fraud.model)
     runner = OnnxRunner(model.file(), RunnerSettings(device="cpu", intra_op_threads=config.inference.intra_op_threads))
     runner.open()
-    ratios = [f for f in model.metadata["features"] if f.startswith("TX_AMOUNT_TO_CUSTOMER_AVG")]
     features = Features(config.fraud.label_delay_days * DAY_MS)
     reader = consumer(config, args.group, **{"fetch.min.bytes": 65536})
     reader.subscribe([config.topics.transactions.name, config.topics.fraud_labels.name])
@@ -103,11 +104,7 @@ def main() -> None:
             events.append((event, t))
         if not rows:
             continue
-        matrix = np.array(rows, dtype=np.float32)
-        if ratios:  # the amount relative to the customer's 1/7/30-day averages
-            averages = matrix[:, [4, 6, 8]]
-            extra = np.where(averages > 0, matrix[:, [0]] / np.where(averages > 0, averages, 1), 1.0)
-            matrix = np.hstack([matrix, extra.astype(np.float32)])
+        matrix = model_matrix(np.array(rows), FEATURES, model.metadata["features"])
         scores = runner.run({"features": matrix})["probabilities"][:, 1]
         pipeline = redis.pipeline(transaction=False)
         for (event, t), score in zip(events, scores.tolist()):
