@@ -43,23 +43,16 @@ def with_derived_features(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (the batch reference's columns) with the derived model inputs added."""
     frame = frame.copy()
     for name, (numerator, denominator) in RATIOS.items():
-        frame[name] = ratio(frame[numerator].to_numpy(), frame[denominator].to_numpy())
+        top, bottom = frame[numerator].to_numpy(), frame[denominator].to_numpy()
+        frame[name] = np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), 1.0)
     return frame
-
-
-def ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
-    """``top / bottom``, 1 where ``bottom`` is 0 (the SQL expression's rule)."""
-    return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), 1.0)
 
 
 def model_matrix(base: np.ndarray, base_names: list[str], features: list[str]) -> np.ndarray:
     """The model's input matrix, ``features`` in order, from ``base`` (columns named ``base_names``,
     the handbook's features): for a program that computes the features itself, as the baseline does."""
-    column = {name: base[:, i] for i, name in enumerate(base_names)}
-    for name, (numerator, denominator) in RATIOS.items():
-        if name in features:
-            column[name] = ratio(column[numerator], column[denominator])
-    return np.column_stack([column[f] for f in features]).astype(np.float32)
+    frame = with_derived_features(pd.DataFrame(base, columns=base_names))
+    return frame[features].to_numpy(np.float32)
 
 
 def sql_expression(feature: str) -> str:

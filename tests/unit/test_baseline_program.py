@@ -10,8 +10,6 @@ from fraud.model_features import RATIOS, model_matrix, with_derived_features
 from fraud.simulator import SimulationParams, simulate
 from streaming.config import PROJECT_ROOT
 
-DAY_MS = 86_400_000
-
 
 def baseline_module():
     spec = importlib.util.spec_from_file_location("baseline_fraud", PROJECT_ROOT / "benchmarks" / "baseline_fraud.py")
@@ -27,10 +25,12 @@ def iso(ms: int) -> str:
 def test_the_baseline_computes_every_model_input_as_the_batch_reference_does():
     history = simulate(SimulationParams(customers=150, terminals=300, days=45, seed=3))
     history = history.sort_values(["TX_DATETIME", "TRANSACTION_ID"], kind="stable").reset_index(drop=True)
+    baseline = baseline_module()
+    delay = 7 * baseline.DAY_MS
     times = history["TX_DATETIME"].astype("int64").to_numpy() // 1_000_000
     # Labels arrive the delay after their transaction, before the transactions of that instant.
-    events = [(t + 7 * DAY_MS, 0, i) for i, t in enumerate(times)] + [(t, 1, i) for i, t in enumerate(times)]
-    features = baseline_module().Features(7 * DAY_MS)
+    events = [(t + delay, 0, i) for i, t in enumerate(times)] + [(t, 1, i) for i, t in enumerate(times)]
+    features = baseline.Features(delay)
     rows, ids = [], []
     for t, kind, i in sorted(events):
         tx = history.iloc[i]
