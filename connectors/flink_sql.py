@@ -21,10 +21,18 @@ EXACTLY_ONCE_TRANSACTION_TIMEOUT_MS = 900_000
 # The SQL connector jar relocates kafka-clients: class names inside client settings (the JAAS
 # login module, config providers) must name the relocated classes.
 SHADED_KAFKA = "org.apache.flink.kafka.shaded.org.apache.kafka"
+# The sinks' producers, under ``kafka.job_producer``: 20 ms of lingering fills batches without
+# reaching the latency goal (docs/performance.md, "Kafka clients").
+SINK_PRODUCER_DEFAULTS = {"linger.ms": "20", "compression.type": "lz4"}
 
 
 def _options(options: dict[str, str]) -> str:
     return ",\n  ".join(f"'{key}' = '{value}'" for key, value in options.items())
+
+
+def client_properties(settings: dict[str, str]) -> dict[str, str]:
+    """Kafka client settings as the connector's ``properties.*`` options."""
+    return {f"properties.{key}": str(value) for key, value in settings.items()}
 
 
 def kafka_security_options(config: Config) -> dict[str, str]:
@@ -80,6 +88,7 @@ def raw_kafka_source(table: str, topics: TopicConfig | list[TopicConfig], config
         "key.fields": "kafka_key",
         "value.format": "raw",
         "value.fields-include": "EXCEPT_KEY",
+        **client_properties(config.kafka.job_consumer),
         **kafka_security_options(config),
     }
     if bounded:
@@ -120,9 +129,8 @@ def json_kafka_sink(table: str, topic: TopicConfig, config: Config, columns: str
         "value.fields-include": "EXCEPT_KEY",
         "value.json.encode.decimal-as-plain-number": "true",
         "sink.delivery-guarantee": "exactly-once" if exactly_once else "at-least-once",
-        "properties.linger.ms": "20",
         "properties.max.request.size": str(topic.max_message_bytes),
-        "properties.compression.type": "lz4",
+        **client_properties({**SINK_PRODUCER_DEFAULTS, **config.kafka.job_producer}),
         **kafka_security_options(config),
     }
     if exactly_once:

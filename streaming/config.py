@@ -81,6 +81,10 @@ class KafkaConfig:
     controller_port: int = 9093
     # Extra librdkafka settings merged over the producer defaults (e.g. linger.ms).
     producer: dict[str, str] = field(default_factory=dict)
+    # Extra Kafka client settings (Java client names, e.g. fetch.min.bytes, linger.ms) merged
+    # over the Flink jobs' source and sink defaults (connectors/flink_sql.py).
+    job_consumer: dict[str, str] = field(default_factory=dict)
+    job_producer: dict[str, str] = field(default_factory=dict)
     # PLAINTEXT, or SASL_SSL: TLS verified against ca_file and a SCRAM login. The password is
     # read from password_file by every client (CLI, Flink connector) and never held in config.
     security_protocol: str = "PLAINTEXT"

@@ -331,7 +331,7 @@ def write_report(result: dict) -> Path:
              f"{len(result['throughput_runs_eps'])} drains after an unmeasured warm-up): "
              f"**{result['throughput_eps']:,} events/s** (runs: {', '.join(f'{r:,}' for r in result['throughput_runs_eps'])})",
              f"- Baseline program (`benchmarks/baseline_fraud.py`), same data, taking turns with the job: "
-             f"{result['baseline_eps']} events/s (runs: {', '.join(f'{r:,}' for r in result['baseline_runs_eps'])}); "
+             f"{result['baseline_eps']:,} events/s (runs: {', '.join(f'{r:,}' for r in result['baseline_runs_eps'])}); "
              f"ratio **{result['ratio']}**",
              f"- Latency at {result['latency_at_eps']:,} events/s (about half the maximum): event → score p50 "
              f"{result['p50_latency_ms']} ms, p99 {result['p99_latency_ms']} ms; event → Redis p99 "

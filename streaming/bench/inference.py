@@ -5,7 +5,9 @@ local cluster (datagen → operator → blackhole, parallelism 1), twice with di
 so that the difference of their durations gives the steady-state rows/s; then a loop calling
 ``session.run`` on the same batch size in this process. Their ratio is what the
 operator costs: Arrow transfer between the JVM and the Python worker, pandas conversion, row
-checks and result assembly.
+checks and result assembly. In the same run, the same model called once per row from a plain
+Python function, in Flink's process and thread modes (``per_row_rows_per_s``): what the
+batching is worth against each Python execution mode.
 """
 
 from __future__ import annotations
@@ -21,11 +23,18 @@ from streaming.bench.machine import machine_info
 from streaming.config import PROJECT_ROOT, Config
 from streaming.flink_client import FlinkRest, submit_job
 
+# A plain Python function called per row, run in the Python worker or in the TaskManager.
+PER_ROW_MODES = ("row-process", "row-thread")
+
 
 def bench_inference(config: Config, model: str = "fraud", rows: int = 4_000_000, bare_seconds: float = 10.0) -> dict:
     registry = ModelRegistry(config.inference.registry_dir)
     version = registry.load(model)
     operator = _operator_rows_per_s(config, model, rows)
+    # Per-row functions are slower by an order of magnitude: a twentieth of the rows gives them
+    # runs as long as the operator's.
+    per_row = {mode: round(_operator_rows_per_s(config, model, rows // 20, mode)["rows_per_s"])
+               for mode in PER_ROW_MODES}
     bare = _bare_rows_per_s(config, version, bare_seconds)
     return {
         "benchmark": "inference",
@@ -37,6 +46,7 @@ def bench_inference(config: Config, model: str = "fraud", rows: int = 4_000_000,
         "operator_rows_per_s": round(operator["rows_per_s"]),
         "bare_rows_per_s": round(bare),
         "ratio": round(operator["rows_per_s"] / bare, 3),
+        "per_row_rows_per_s": per_row,
         "operator_batch_latency_micros_p50": operator["latency_p50"],
         "operator_batch_latency_micros_p99": operator["latency_p99"],
         "rows": rows,
@@ -44,17 +54,19 @@ def bench_inference(config: Config, model: str = "fraud", rows: int = 4_000_000,
     }
 
 
-def _operator_rows_per_s(config: Config, model: str, rows: int) -> dict:
-    """Rows/s of the operator from two runs of different length: the difference cancels the
-    fixed costs (submission, start-up, Python worker launch, model load) that both runs pay."""
-    short = _timed_run(config, model, rows // 5, sample_gauges=False)
-    full = _timed_run(config, model, rows, sample_gauges=True)
+def _operator_rows_per_s(config: Config, model: str, rows: int, mode: str = "arrow") -> dict:
+    """Rows/s of the job's model function (``mode``: jobs/inference_bench.py) from two runs of
+    different length: the difference cancels the fixed costs (submission, start-up, Python worker
+    launch, model load) that both runs pay."""
+    short = _timed_run(config, model, rows // 5, mode, sample_gauges=False)
+    full = _timed_run(config, model, rows, mode, sample_gauges=mode == "arrow")
     return {"rows_per_s": (rows - rows // 5) / (full["seconds"] - short["seconds"]), **full["gauges"]}
 
 
-def _timed_run(config: Config, model: str, rows: int, sample_gauges: bool) -> dict:
+def _timed_run(config: Config, model: str, rows: int, mode: str, sample_gauges: bool) -> dict:
     rest = FlinkRest(config.flink.rest_url)
-    job_id = submit_job(config, "inference-bench", parallelism=1, params={"model": model, "rows": str(rows)},
+    job_id = submit_job(config, "inference-bench", parallelism=1,
+                        params={"model": model, "rows": str(rows), "mode": mode},
                         job_file=PROJECT_ROOT / "jobs" / "inference_bench.py")
     gauges = {"device": "cpu", "latency_p50": 0, "latency_p99": 0}
     try:
