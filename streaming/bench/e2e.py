@@ -78,6 +78,7 @@ def bench_e2e_fraud(config: Config, backlog_days: int = 60, step_seconds: int = 
         "peak_rss_mb": half["processes"],
         "steps": steps,
         "backlog_transactions": len(backlog),
+        "arrow_batch_size": config.inference.max_batch_size,
         **machine_info(),
     }
     result["report"] = str(write_report(result))
@@ -326,7 +327,7 @@ def write_report(result: dict) -> Path:
     plt.close(figure)
     lines = [f"# End-to-end benchmark: {result['job']} job, {result['date']}", "",
              f"Machine: {result['cpus']} cores ({result['cpu_model']}), {result['memory_gb']} GB; "
-             f"versions {json.dumps(result['versions'])}.", "",
+             f"versions {json.dumps(result['versions'])}; Arrow batches of up to {result['arrow_batch_size']:,} rows.", "",
              f"- Maximum throughput (backlog of {result['backlog_transactions']:,} transactions, median of "
              f"{len(result['throughput_runs_eps'])} drains after an unmeasured warm-up): "
              f"**{result['throughput_eps']:,} events/s** (runs: {', '.join(f'{r:,}' for r in result['throughput_runs_eps'])})",

@@ -54,6 +54,7 @@ def bench_e2e_sentiment(config: Config, documents: int = 6000, step_seconds: int
         "live": live,
         "bare": bare,
         "backlog_documents": documents,
+        "arrow_batch_size": config.inference.max_batch_size,
         **machine_info(),
     }
     result["report"] = str(write_report(result))
@@ -135,7 +136,8 @@ def write_report(result: dict) -> Path:
     live, bare = result["live"], result["bare"]
     lines = [f"# End-to-end benchmark: sentiment job, {result['date']}", "",
              f"Machine: {result['cpus']} cores ({result['cpu_model']}), {result['memory_gb']} GB, no GPU; "
-             f"model {bare['model']} ({bare['variant']}), batch {bare['batch_size']}.", "",
+             f"model {bare['model']} ({bare['variant']}), batch {bare['batch_size']}, Arrow batches of "
+             f"up to {result['arrow_batch_size']:,} headlines.", "",
              f"- Maximum throughput (backlog of {result['backlog_documents']:,} headlines): "
              f"**{result['throughput_eps']:,} documents/s**",
              f"- Bare ONNX Runtime, same model, tokenizer and batch size, {bare['threads']} threads, one process: "

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from inference.registry import ModelRegistry
+from inference.runner import OnnxRunner
 from inference.scorer import BatchScorer, RollingMetrics, ScorerSettings
 from tests.support.onnx_models import logistic_model, publish_tabular, publish_text, two_input_model
 
@@ -36,6 +37,17 @@ def scorer_for(registry, name, **settings):
                          clock=FakeClock())
     scorer.open(watch=False)
     return scorer
+
+
+def test_batches_are_not_padded_when_the_model_runs_on_cpu(registry, tmp_path, monkeypatch):
+    publish_tabular(registry, "m", logistic_model(tmp_path / "m.onnx", [1.0, -2.0], 0.5), ["a", "b"])
+    scorer = scorer_for(registry, "m", max_batch_size=8, pad_batches=True)
+    shapes = []
+    run = OnnxRunner.run
+    monkeypatch.setattr(OnnxRunner, "run", lambda self, inputs: (shapes.append(next(iter(inputs.values())).shape[0]),
+                                                                 run(self, inputs))[1])
+    out = scorer.score([pd.Series([1.0, 2.0, 3.0]), pd.Series([0.0, 0.5, 1.0])])
+    assert shapes == [3] and len(out) == 3
 
 
 def test_scores_every_row_in_chunks_of_the_batch_size(registry, tmp_path):
