@@ -21,8 +21,9 @@ EXACTLY_ONCE_TRANSACTION_TIMEOUT_MS = 900_000
 # The SQL connector jar relocates kafka-clients: class names inside client settings (the JAAS
 # login module, config providers) must name the relocated classes.
 SHADED_KAFKA = "org.apache.flink.kafka.shaded.org.apache.kafka"
-# The sinks' producers, under ``kafka.job_producer``: 20 ms of lingering fills batches without
-# reaching the latency goal (docs/performance.md, "Kafka clients").
+# The sinks' producers, beneath ``kafka.job_producer``. Lingering 20 ms fills batches; 5 ms made
+# every latency figure worse on two cores (more produce requests; docs/performance.md, "Seventh
+# round").
 SINK_PRODUCER_DEFAULTS = {"linger.ms": "20", "compression.type": "lz4"}
 
 
