@@ -76,7 +76,7 @@ def scorer_settings(config: Config) -> ScorerSettings:
     return ScorerSettings(
         runner=RunnerSettings(device=inference.device, intra_op_threads=inference.intra_op_threads),
         variant=inference.variant, max_batch_size=inference.max_batch_size,
-        pad_batches=inference.device != "cpu", reload_interval_s=inference.reload_interval_s)
+        reload_interval_s=inference.reload_interval_s)
 
 
 def result_type(model_metadata: dict):

@@ -39,9 +39,6 @@ class ScorerSettings:
     variant: str = "auto"
     # Rows per model call; the model's metadata may declare a better one (best_batch_size).
     max_batch_size: int = 1024
-    # Pad the last chunk to a full batch on a GPU: worth it where shapes are compiled (TensorRT,
-    # CUDA graphs). Never on CPU, where it is wasted work (device "auto" may end up there).
-    pad_batches: bool = False
     reload_interval_s: float = 5.0
 
 
@@ -206,7 +203,9 @@ class BatchScorer:
                    pad_to: int | None = None, record: bool = True) -> dict[str, np.ndarray]:
         inputs = loaded.handler.trim(inputs)
         rows = len(next(iter(inputs.values())))
-        if self.settings.pad_batches and loaded.runner.device != "cpu" and pad_to and rows < pad_to:
+        # On a GPU the last chunk is padded to a full batch: shapes are compiled there (TensorRT,
+        # CUDA graphs). On CPU, which device "auto" may end up on, padding is wasted work.
+        if loaded.runner.device != "cpu" and pad_to and rows < pad_to:
             inputs = {k: np.concatenate([v, np.repeat(v[:1], pad_to - rows, axis=0)]) for k, v in inputs.items()}
         started = self.clock()
         outputs = loaded.runner.run(inputs)

@@ -41,7 +41,7 @@ def scorer_for(registry, name, **settings):
 
 def test_batches_are_not_padded_when_the_model_runs_on_cpu(registry, tmp_path, monkeypatch):
     publish_tabular(registry, "m", logistic_model(tmp_path / "m.onnx", [1.0, -2.0], 0.5), ["a", "b"])
-    scorer = scorer_for(registry, "m", max_batch_size=8, pad_batches=True)
+    scorer = scorer_for(registry, "m", max_batch_size=8)
     shapes = []
     run = OnnxRunner.run
     monkeypatch.setattr(OnnxRunner, "run", lambda self, inputs: (shapes.append(next(iter(inputs.values())).shape[0]),
