@@ -38,8 +38,14 @@ class ScorerSettings:
     runner: RunnerSettings = RunnerSettings()
     variant: str = "auto"
     # Rows per model call; the model's metadata may declare a better one (best_batch_size).
-    max_batch_size: int = 1024
+    max_batch_size: int = 4096
     reload_interval_s: float = 5.0
+
+
+def padded_rows(rows: int, limit: int) -> int:
+    """The batch size a GPU call of ``rows`` rows is padded to: the next power of two, at most
+    ``limit`` (a few shapes in all, each at most twice the rows)."""
+    return min(limit, 1 << max(rows - 1, 0).bit_length())
 
 
 class RollingMetrics:
@@ -203,10 +209,14 @@ class BatchScorer:
                    pad_to: int | None = None, record: bool = True) -> dict[str, np.ndarray]:
         inputs = loaded.handler.trim(inputs)
         rows = len(next(iter(inputs.values())))
-        # On a GPU the last chunk is padded to a full batch: shapes are compiled there (TensorRT,
-        # CUDA graphs). On CPU, which device "auto" may end up on, padding is wasted work.
-        if loaded.runner.device != "cpu" and pad_to and rows < pad_to:
-            inputs = {k: np.concatenate([v, np.repeat(v[:1], pad_to - rows, axis=0)]) for k, v in inputs.items()}
+        # On a GPU a short chunk is padded up to a power of two: each new shape costs an engine
+        # build (TensorRT) and a set of device buffers, so a live stream's every batch size would
+        # be a new one; padding to the full batch instead would score a live batch of a few
+        # hundred rows as thousands. On CPU, which device "auto" may end up on, padding is waste.
+        if loaded.runner.device != "cpu" and pad_to:
+            padded = padded_rows(rows, pad_to)
+            if padded > rows:
+                inputs = {k: np.concatenate([v, np.repeat(v[:1], padded - rows, axis=0)]) for k, v in inputs.items()}
         started = self.clock()
         outputs = loaded.runner.run(inputs)
         results = loaded.handler.results(outputs)

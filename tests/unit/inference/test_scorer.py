@@ -8,7 +8,7 @@ import pytest
 
 from inference.registry import ModelRegistry
 from inference.runner import OnnxRunner
-from inference.scorer import BatchScorer, RollingMetrics, ScorerSettings
+from inference.scorer import BatchScorer, RollingMetrics, ScorerSettings, padded_rows
 from tests.support.onnx_models import logistic_model, publish_tabular, publish_text, two_input_model
 
 
@@ -48,6 +48,27 @@ def test_batches_are_not_padded_when_the_model_runs_on_cpu(registry, tmp_path, m
                                                                  run(self, inputs))[1])
     out = scorer.score([pd.Series([1.0, 2.0, 3.0]), pd.Series([0.0, 0.5, 1.0])])
     assert shapes == [3] and len(out) == 3
+
+
+def test_on_a_gpu_short_chunks_are_padded_to_a_power_of_two_and_scored_unpadded(registry, tmp_path, monkeypatch):
+    publish_tabular(registry, "m", logistic_model(tmp_path / "m.onnx", [1.0, -2.0], 0.5), ["a", "b"])
+    scorer = scorer_for(registry, "m", max_batch_size=16)
+    shapes = []
+    run = OnnxRunner.run
+    monkeypatch.setattr(OnnxRunner, "run", lambda self, inputs: (shapes.append(next(iter(inputs.values())).shape[0]),
+                                                                 run(self, inputs))[1])
+    # Only the device the session ended up on matters here; CPU kernels score the padded rows.
+    monkeypatch.setattr(scorer._active.runner, "device", "cuda")
+    a, b = pd.Series(np.arange(21, dtype=float)), pd.Series(np.linspace(0, 1, 21))
+    out = scorer.score([a, b])
+    assert shapes == [16, 8]
+    np.testing.assert_allclose(out["score"].astype(float), sigmoid(a - 2 * b + 0.5), rtol=1e-6)
+    assert scorer.metrics.rows_scored == 21
+
+
+def test_padded_sizes_are_powers_of_two_up_to_the_batch_size():
+    assert [padded_rows(n, 4096) for n in (1, 2, 3, 300, 512, 513, 4000, 4096)] == [1, 2, 4, 512, 512, 1024, 4096, 4096]
+    assert padded_rows(700, 1000) == 1000
 
 
 def test_scores_every_row_in_chunks_of_the_batch_size(registry, tmp_path):
