@@ -39,13 +39,19 @@ def scorer_for(registry, name, **settings):
     return scorer
 
 
+def rows_per_model_call(monkeypatch) -> list[int]:
+    """The rows of each call the scorer makes to ONNX Runtime, recorded as the calls go through."""
+    rows = []
+    run = OnnxRunner.run
+    monkeypatch.setattr(OnnxRunner, "run", lambda self, inputs: (rows.append(next(iter(inputs.values())).shape[0]),
+                                                                 run(self, inputs))[1])
+    return rows
+
+
 def test_batches_are_not_padded_when_the_model_runs_on_cpu(registry, tmp_path, monkeypatch):
     publish_tabular(registry, "m", logistic_model(tmp_path / "m.onnx", [1.0, -2.0], 0.5), ["a", "b"])
     scorer = scorer_for(registry, "m", max_batch_size=8)
-    shapes = []
-    run = OnnxRunner.run
-    monkeypatch.setattr(OnnxRunner, "run", lambda self, inputs: (shapes.append(next(iter(inputs.values())).shape[0]),
-                                                                 run(self, inputs))[1])
+    shapes = rows_per_model_call(monkeypatch)
     out = scorer.score([pd.Series([1.0, 2.0, 3.0]), pd.Series([0.0, 0.5, 1.0])])
     assert shapes == [3] and len(out) == 3
 
@@ -53,10 +59,7 @@ def test_batches_are_not_padded_when_the_model_runs_on_cpu(registry, tmp_path, m
 def test_on_a_gpu_short_chunks_are_padded_to_a_power_of_two_and_scored_unpadded(registry, tmp_path, monkeypatch):
     publish_tabular(registry, "m", logistic_model(tmp_path / "m.onnx", [1.0, -2.0], 0.5), ["a", "b"])
     scorer = scorer_for(registry, "m", max_batch_size=16)
-    shapes = []
-    run = OnnxRunner.run
-    monkeypatch.setattr(OnnxRunner, "run", lambda self, inputs: (shapes.append(next(iter(inputs.values())).shape[0]),
-                                                                 run(self, inputs))[1])
+    shapes = rows_per_model_call(monkeypatch)
     # Only the device the session ended up on matters here; CPU kernels score the padded rows.
     monkeypatch.setattr(scorer._active.runner, "device", "cuda")
     a, b = pd.Series(np.arange(21, dtype=float)), pd.Series(np.linspace(0, 1, 21))
