@@ -140,10 +140,6 @@ class FlinkConfig:
     slots_per_taskmanager: int = 4
     parallelism: int = 2
     checkpoint_interval_ms: int = 10_000
-    # Barriers overtake the records queued in the network buffers (which go into the checkpoint), so
-    # a checkpoint does not wait behind them: for jobs whose checkpoints time out under back-pressure.
-    # The fraud job's latency and drains were the same either way (docs/performance.md, eighth round).
-    unaligned_checkpoints: bool = False
     # Maximum time an event may arrive behind the newest event time of its partition; later ones go
     # to dead-letter. Every score waits for it (the median latency moves one for one with it), but a
     # smaller bound drops events of producers that share a partition (docs/performance.md, eighth round).

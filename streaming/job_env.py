@@ -59,7 +59,6 @@ def create_table_env(config: Config, name: str, jars: Sequence[Path]):
     if jars:
         settings.set("pipeline.jars", ";".join(f"file://{Path(j).resolve()}" for j in jars))
     settings.set("execution.checkpointing.interval", f"{config.flink.checkpoint_interval_ms} ms")
-    settings.set("execution.checkpointing.unaligned.enabled", str(config.flink.unaligned_checkpoints).lower())
     settings.set("execution.buffer-timeout.interval", f"{config.flink.buffer_timeout_ms} ms")
     settings.set("pipeline.auto-watermark-interval", f"{config.flink.watermark_interval_ms} ms")
     # Chained operators hand rows on without copying them. Safe here: the feature stages, the
