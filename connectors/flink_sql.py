@@ -84,7 +84,9 @@ def raw_kafka_source(table: str, topics: TopicConfig | list[TopicConfig], config
         # The connector leaves Kafka's read_uncommitted default; we only read committed data.
         "properties.isolation.level": "read_committed",
         "scan.startup.mode": "group-offsets",
-        "scan.watermark.idle-timeout": f"{config.flink.idle_partition_timeout_ms} ms",
+        # Instead of scan.watermark.idle-timeout: a subtask's partitions start holding back event time
+        # together when traffic resumes after a quiet period (jvm/.../kafka/SplitIdleness.java).
+        "partition.idle-timeout": f"{config.flink.idle_partition_timeout_ms} ms",
         "key.format": "raw",
         "key.fields": "kafka_key",
         "value.format": "raw",

@@ -21,6 +21,7 @@ import org.apache.flink.table.connector.source.DynamicTableSource;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.types.DataType;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,6 +30,9 @@ import java.util.regex.Pattern;
 
 /** The Kafka table source whose readers register every split's watermark eagerly. */
 public class EagerSplitKafkaSource extends KafkaDynamicSource {
+
+    /** {@code partition.idle-timeout}: after it, a quiet split stops holding back event time; null: never. */
+    Duration partitionIdleTimeout;
 
     EagerSplitKafkaSource(DataType physicalDataType, DecodingFormat<DeserializationSchema<RowData>> keyDecodingFormat,
                           DecodingFormat<DeserializationSchema<RowData>> valueDecodingFormat, int[] keyProjection,
@@ -48,7 +52,9 @@ public class EagerSplitKafkaSource extends KafkaDynamicSource {
         DeserializationSchema<RowData> values = decoder(context, valueDecodingFormat, valueProjection, null);
         TypeInformation<RowData> producedType = context.createTypeInformation(producedDataType);
         KafkaSource<RowData> kafka = createKafkaSource(keys, values, producedType);
-        WatermarkStrategy<RowData> watermarks = watermarkStrategy == null ? WatermarkStrategy.noWatermarks() : watermarkStrategy;
+        WatermarkStrategy<RowData> watermarks = watermarkStrategy == null ? WatermarkStrategy.noWatermarks()
+                : partitionIdleTimeout == null ? watermarkStrategy
+                : new SplitIdleness<>(watermarkStrategy, partitionIdleTimeout);
         return new DataStreamScanProvider() {
             @Override
             public DataStream<RowData> produceDataStream(ProviderContext providerContext, StreamExecutionEnvironment env) {
@@ -92,11 +98,12 @@ public class EagerSplitKafkaSource extends KafkaDynamicSource {
         copy.producedDataType = producedDataType;
         copy.metadataKeys = metadataKeys;
         copy.watermarkStrategy = watermarkStrategy;
+        copy.partitionIdleTimeout = partitionIdleTimeout;
         return copy;
     }
 
     @Override
     public String asSummaryString() {
-        return "Kafka table source (eager split watermarks)";
+        return "Kafka table source (eager split watermarks, splits idle together)";
     }
 }

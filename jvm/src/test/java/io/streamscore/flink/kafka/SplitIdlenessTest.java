@@ -1,0 +1,169 @@
+package io.streamscore.flink.kafka;
+
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
+import org.apache.flink.api.common.eventtime.WatermarkOutputMultiplexer;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.util.clock.ManualClock;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two splits of one source subtask and the reader's main output, combined as Flink's source
+ * operator combines them: the splits through its multiplexer, the subtask idle only when both the
+ * splits and the main output are.
+ */
+class SplitIdlenessTest {
+
+    private static final long TIMEOUT_S = 60;
+    private static final long BOUND_MS = 200;
+
+    private final ManualClock clock = new ManualClock();
+    private final Combined combined = new Combined();
+    private final WatermarkOutputMultiplexer multiplexer = new WatermarkOutputMultiplexer(combined.splits);
+    private final SplitIdleness<Long> idleness =
+            new SplitIdleness<>(WatermarkStrategy.forBoundedOutOfOrderness(Duration.ofMillis(BOUND_MS)),
+                    Duration.ofSeconds(TIMEOUT_S));
+    private final Split a = new Split("a");
+    private final Split b = new Split("b");
+    private final SplitIdleness.Generator<Long> main = generator();
+
+    @Test
+    void aQuietSplitStopsHoldingBackEventTimeAfterTheTimeout() {
+        a.record(1_000);
+        b.record(1_000);
+        emit();
+        a.record(5_000);
+        emit();
+        assertEquals(1_000 - BOUND_MS - 1, combined.watermark);
+        clock.advanceTime(TIMEOUT_S + 1, TimeUnit.SECONDS);
+        a.record(6_000);
+        emit();
+        assertEquals(6_000 - BOUND_MS - 1, combined.watermark);
+    }
+
+    @Test
+    void whenTrafficResumesAfterEverySplitWentQuietTheFirstSplitCannotRunAhead() {
+        a.record(1_000);
+        b.record(1_000);
+        emit();
+        clock.advanceTime(TIMEOUT_S + 1, TimeUnit.SECONDS);
+        emit();
+        assertTrue(combined.idle(), "every split is quiet: the subtask is idle");
+
+        // A second of the producer's traffic reaches split a before any of b's.
+        for (long time = 100_000; time <= 101_000; time += 100) {
+            a.record(time);
+        }
+        emit();
+        assertFalse(combined.idle(), "the subtask says at once that it is active: downstream waits for it");
+        assertEquals(1_000 - BOUND_MS - 1, combined.watermark, "b holds back event time again");
+        b.record(100_000);
+        emit();
+        assertTrue(100_000 > combined.watermark, "b's record of the same moment is not late");
+        assertEquals(100_000 - BOUND_MS - 1, combined.watermark);
+    }
+
+    @Test
+    void aSplitThatStaysQuietAfterTheWakeUpGoesIdleAgainAfterTheTimeout() {
+        a.record(1_000);
+        b.record(1_000);
+        emit();
+        clock.advanceTime(TIMEOUT_S + 1, TimeUnit.SECONDS);
+        emit();
+        a.record(100_000);
+        emit();
+        assertEquals(1_000 - BOUND_MS - 1, combined.watermark);
+        clock.advanceTime(TIMEOUT_S - 1, TimeUnit.SECONDS);
+        a.record(120_000);
+        emit();
+        assertEquals(1_000 - BOUND_MS - 1, combined.watermark, "b is within its timeout");
+        clock.advanceTime(2, TimeUnit.SECONDS);
+        a.record(121_000);
+        emit();
+        assertEquals(121_000 - BOUND_MS - 1, combined.watermark);
+    }
+
+    @Test
+    void oneQuietSplitResumingWhileAnotherHasTrafficWakesNoOther() {
+        a.record(1_000);
+        b.record(1_000);
+        emit();
+        clock.advanceTime(TIMEOUT_S + 1, TimeUnit.SECONDS);
+        a.record(70_000);
+        emit();
+        assertEquals(70_000 - BOUND_MS - 1, combined.watermark, "b went quiet while a had traffic");
+        assertTrue(b.generator.idle());
+        b.record(70_100);
+        a.record(70_500);
+        emit();
+        assertEquals(70_100 - BOUND_MS - 1, combined.watermark);
+        assertFalse(a.generator.idle());
+    }
+
+    private void emit() {
+        a.generator.onPeriodicEmit(a.periodic);
+        b.generator.onPeriodicEmit(b.periodic);
+        multiplexer.onPeriodicEmit();
+        main.onPeriodicEmit(combined.main);
+    }
+
+    private SplitIdleness.Generator<Long> generator() {
+        return idleness.generator(WatermarkStrategy.<Long>forBoundedOutOfOrderness(Duration.ofMillis(BOUND_MS))
+                .createWatermarkGenerator(null), clock);
+    }
+
+    private final class Split {
+        final SplitIdleness.Generator<Long> generator;
+        final WatermarkOutput periodic;
+        final WatermarkOutput immediate;
+
+        Split(String id) {
+            multiplexer.registerNewOutput(id);
+            periodic = multiplexer.getDeferredOutput(id);
+            immediate = multiplexer.getImmediateOutput(id);
+            generator = generator();
+        }
+
+        void record(long time) {
+            generator.onEvent(time, time, immediate);
+        }
+    }
+
+    /** What the subtask sends downstream: the highest watermark so far, idle when splits and main output are. */
+    private static final class Combined {
+        long watermark = Long.MIN_VALUE;
+        final Side splits = new Side();
+        final Side main = new Side();
+
+        boolean idle() {
+            return splits.idle && main.idle;
+        }
+
+        private final class Side implements WatermarkOutput {
+            boolean idle = true;
+
+            @Override
+            public void emitWatermark(Watermark mark) {
+                watermark = Math.max(watermark, mark.getTimestamp());
+                idle = false;
+            }
+
+            @Override
+            public void markIdle() {
+                idle = true;
+            }
+
+            @Override
+            public void markActive() {
+                idle = false;
+            }
+        }
+    }
+}
