@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DAY_SECONDS = 86_400
+DAY_MS = 86_400_000
 WINDOWS = (1, 7, 30)
 CUSTOMER_FEATURES = [f"CUSTOMER_ID_{kind}_{w}DAY_WINDOW" for w in WINDOWS for kind in ("NB_TX", "AVG_AMOUNT")]
 TERMINAL_FEATURES = [f"TERMINAL_ID_{kind}_{w}DAY_WINDOW" for w in WINDOWS for kind in ("NB_TX", "RISK")]
@@ -30,7 +30,7 @@ TERMINAL_FEATURES = [f"TERMINAL_ID_{kind}_{w}DAY_WINDOW" for w in WINDOWS for ki
 FEATURES = ["TX_AMOUNT", "TX_DURING_WEEKEND", "TX_DURING_NIGHT", *CUSTOMER_FEATURES, *TERMINAL_FEATURES]
 
 
-def transform(transactions: pd.DataFrame, delay_days: int = 7) -> pd.DataFrame:
+def transform(transactions: pd.DataFrame, delay_days: float = 7) -> pd.DataFrame:
     """Add the 12 behavioural and 2 calendar features to a handbook-format table.
 
     Args:
@@ -42,30 +42,31 @@ def transform(transactions: pd.DataFrame, delay_days: int = 7) -> pd.DataFrame:
         The table sorted by (TX_DATETIME, TRANSACTION_ID) with the feature columns added.
     """
     tx = transactions.sort_values(["TX_DATETIME", "TRANSACTION_ID"], kind="stable").reset_index(drop=True)
-    seconds = _epoch_seconds(tx["TX_DATETIME"])
+    # Milliseconds: live events carry them, and the job's windows are exact to the millisecond.
+    millis = _epoch_millis(tx["TX_DATETIME"])
     out = tx.copy()
     out["TX_DURING_WEEKEND"] = (tx["TX_DATETIME"].dt.weekday >= 5).astype(np.int64)
     out["TX_DURING_NIGHT"] = (tx["TX_DATETIME"].dt.hour <= 6).astype(np.int64)
     amount = tx["TX_AMOUNT"].to_numpy(dtype=np.float64)
     for w in WINDOWS:
-        count, total = _trailing(tx["CUSTOMER_ID"].to_numpy(), seconds, amount, w * DAY_SECONDS, 0)
+        count, total = _trailing(tx["CUSTOMER_ID"].to_numpy(), millis, amount, w * DAY_MS, 0)
         out[f"CUSTOMER_ID_NB_TX_{w}DAY_WINDOW"] = count
         out[f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW"] = total / count
     fraud = tx["TX_FRAUD"].to_numpy(dtype=np.float64)
-    delay = delay_days * DAY_SECONDS
+    delay = round(delay_days * DAY_MS)
     for w in WINDOWS:
-        count, frauds = _trailing(tx["TERMINAL_ID"].to_numpy(), seconds, fraud, w * DAY_SECONDS, delay)
+        count, frauds = _trailing(tx["TERMINAL_ID"].to_numpy(), millis, fraud, w * DAY_MS, delay)
         out[f"TERMINAL_ID_NB_TX_{w}DAY_WINDOW"] = count
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"TERMINAL_ID_RISK_{w}DAY_WINDOW"] = np.where(count > 0, frauds / np.maximum(count, 1), 0.0)
     return out
 
 
-def _epoch_seconds(datetimes: pd.Series) -> np.ndarray:
-    return datetimes.to_numpy(dtype="datetime64[s]").astype(np.int64)
+def _epoch_millis(datetimes: pd.Series) -> np.ndarray:
+    return datetimes.to_numpy(dtype="datetime64[ms]").astype(np.int64)
 
 
-def _trailing(keys: np.ndarray, seconds: np.ndarray, values: np.ndarray, window: int, delay: int
+def _trailing(keys: np.ndarray, millis: np.ndarray, values: np.ndarray, window: int, delay: int
               ) -> tuple[np.ndarray, np.ndarray]:
     """For each row i: count and sum of ``values`` over the rows j of the same key with
     ``t_i − delay − window < t_j ≤ t_i − delay``, and j ≤ i in row order when ``delay`` is 0.
@@ -74,7 +75,7 @@ def _trailing(keys: np.ndarray, seconds: np.ndarray, values: np.ndarray, window:
     rows, found by binary search on its times.
     """
     order = np.argsort(keys, kind="stable")  # rows of one key, still in time order
-    sorted_keys, sorted_times = keys[order], seconds[order]
+    sorted_keys, sorted_times = keys[order], millis[order]
     sorted_values = values[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     ends = np.r_[starts[1:], len(order)]

@@ -47,7 +47,7 @@ def main() -> None:
     # 2-3. validate, then the features: terminal risk (transactions and labels of a terminal),
     #      then customer spending, in keyed DataStream operators of the JVM
     stages = fraud_stages(t_env, t_env.from_path("events_raw"), topics.transactions.name, topics.fraud_labels.name,
-                          config.fraud.label_delay_days * 86_400_000)
+                          round(config.fraud.label_delay_days * 86_400_000))
     for name, table in stages.items():
         t_env.create_temporary_view(name, table)
     t_env.create_temporary_view("features", t_env.sql_query("""

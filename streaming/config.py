@@ -209,7 +209,8 @@ class InferenceConfig:
 class FraudConfig:
     model: str = "fraud"
     alert_threshold: float = 0.5
-    label_delay_days: int = 7
+    # Fractions of a day are allowed (live demos and tests use seconds).
+    label_delay_days: float = 7
     emit_features: bool = False
     # When set, customer ids in the outputs (fraud-scores, fraud-alerts, message keys, Redis keys)
     # are HMAC-SHA256 pseudonyms keyed by this file's bytes (streaming/pseudonyms.py); features
@@ -369,6 +370,8 @@ def _coerce(hint, value, where: str):
             return bool(value)
         if hint in (int, float) and isinstance(value, bool):
             raise ValueError(value)
+        if hint is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)  # int() would silently drop the fraction
         return hint(value)
     except (TypeError, ValueError):
         raise ConfigError(f"config {where} must be {hint.__name__}, got {value!r}") from None

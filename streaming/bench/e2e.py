@@ -104,23 +104,28 @@ def drop_bench(config: Config) -> None:
         redis.delete(key)
 
 
-def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int | None = None) -> None:
+def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int | None = None) -> np.ndarray | None:
     """Send ``frame``'s transactions and labels: as fast as the broker takes them, or live at ``rate``
-    (event time = send time, labels ``live_delay_ms`` after their transaction)."""
+    (event time = send time, labels ``live_delay_ms`` after their transaction; returns the
+    transactions' event times)."""
     delay = live_delay_ms if live_delay_ms is not None else config.fraud.label_delay_days * 86_400_000
+    times = None
     with Publisher(config, rate=rate, progress=False, counted_topic=config.topics.transactions.name) as publisher:
         if live_delay_ms is None:
             for chunk in fraud_events(frame, delay, config.topics, chunk_size=20_000):
                 publisher.send(chunk)
-            return
-        # The load generator shares the machine with the job it measures, so every event is
-        # encoded before the first is due (about 4 µs a message here; 10 allowed), and while the
-        # job is measured the generator only hands due chunks to the producer: 10 ms of events
-        # each, so none leaves more than 10 ms after its event time.
-        start_ms = int((time.time() + 1 + 2 * len(frame) * 10e-6) * 1000)
-        times = start_ms + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
-        send_when_due(publisher, list(fraud_events(frame, delay, config.topics, chunk_size=live_chunk_size(rate),
-                                                   tx_times_ms=times)))
+        else:
+            # The load generator shares the machine with the job it measures, so every event is
+            # encoded before the first is due (about 4 µs a message here; 10 allowed), and while the
+            # job is measured the generator only hands due chunks to the producer: 10 ms of events
+            # each, so none leaves more than 10 ms after its event time.
+            start_ms = int((time.time() + 1 + 2 * len(frame) * 10e-6) * 1000)
+            times = start_ms + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
+            send_when_due(publisher, list(fraud_events(frame, delay, config.topics,
+                                                       chunk_size=live_chunk_size(rate), tx_times_ms=times)))
+    if publisher.failed:
+        raise RuntimeError(f"{publisher.failed} events were not delivered: {publisher.first_error}")
+    return times
 
 
 def send_when_due(publisher: Publisher, chunks) -> None:

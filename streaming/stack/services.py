@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -409,9 +410,14 @@ class FlinkCluster(Service):
                        "Flink JobManager", self.jobmanager)
         for index, taskmanager in enumerate(self.taskmanagers):
             if taskmanager.pid is None:
+                # A resource id of its own for every start: a TaskManager started in place of a
+                # killed one under the same id was taken for the dead one when the JobManager
+                # noticed its loss, and its tasks were cancelled (and the TaskManager died with
+                # them, of a Python operator that could not close: issue 29).
+                resource_id = f"taskmanager-{index}-{time.strftime('%H%M%S')}"
                 taskmanager.start([str(bin_dir / "taskmanager.sh"), "start-foreground",
                                    *self._dynamic_properties(reporter_port=self._metrics_port(index + 1)),
-                                   "-D", f"taskmanager.resource-id=taskmanager-{index}"], env=env)
+                                   "-D", f"taskmanager.resource-id={resource_id}"], env=env)
         wait_until(self.healthy, self.config.stack.start_timeout_s, "Flink TaskManagers",
                    self.taskmanagers[-1] if self.taskmanagers else None)
 

@@ -18,8 +18,6 @@ from streaming.config import Config, load_config
 from streaming.stack import stack_up
 from tests.support.stack import drop_topics, isolated, with_registry
 
-pytestmark = pytest.mark.stack
-
 
 @pytest.fixture(scope="session")
 def stack() -> Config:

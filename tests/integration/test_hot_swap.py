@@ -2,7 +2,6 @@
 and in every partition the version switches once, at one offset."""
 
 import dataclasses
-import threading
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from fraud.events import EventChunk
 from inference.registry import ModelRegistry
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.producers import Publisher
+from tests.support.background import Background
 from tests.support.onnx_models import logistic_model, publish_tabular
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -40,12 +40,11 @@ def test_serving_version_changes_mid_stream_without_loss_or_duplicates(isolated_
         def swap_midway():
             time.sleep(6)
             publish_tabular(registry, "swap", logistic_model(tmp_path / "v2.onnx", [2.0]), ["a"])
-        swapper = threading.Thread(target=swap_midway)
-        swapper.start()
+        swapper = Background(swap_midway)
         with Publisher(config, rate=1000, progress=False) as publisher:
             for chunk in rows(ROWS, config.topics.transactions.name):
                 publisher.send(chunk)
-        swapper.join()
+        swapper.result()
         scored = []
         deadline = time.monotonic() + 120
         while len(scored) < ROWS and time.monotonic() < deadline:

@@ -39,6 +39,18 @@ def test_unreadable_file_is_a_config_error(tmp_path):
         load_config(path, env={})
 
 
+def test_a_fraction_for_a_whole_number_setting_is_refused_not_truncated(tmp_path):
+    path = tmp_path / "fraction.toml"
+    path.write_text("[flink]\nparallelism = 2.5\n")
+    with pytest.raises(ConfigError, match="config flink.parallelism must be int, got 2.5"):
+        load_config(path, env={})
+
+
+def test_a_label_delay_of_seconds_survives_the_trip_to_a_job():
+    config = load_config(env={"STREAMSCORE_FRAUD__LABEL_DELAY_DAYS": str(5_000 / 86_400_000)})
+    assert round(from_dict(config.to_dict()).fraud.label_delay_days * 86_400_000) == 5_000
+
+
 def test_config_survives_the_trip_to_a_job_as_a_dict():
     config = load_config(env={"STREAMSCORE_TOPICS__TRANSACTIONS__NAME": "tx-test"})
     assert from_dict(config.to_dict()) == config

@@ -20,8 +20,9 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * A source whose readers create each split's output (and so its place in the watermark) as soon
- * as the split is assigned, instead of when its first record arrives. Everything else is the
- * wrapped source's.
+ * as the split is assigned, instead of when its first record arrives, and that keeps the clock
+ * its splits' idleness is measured on ({@link UnblockedTime}). Everything else is the wrapped
+ * source's.
  */
 public class EagerSplitOutputs<T, SplitT extends SourceSplit, EnumT>
         implements Source<T, SplitT, EnumT>, ResultTypeQueryable<T> {
@@ -74,6 +75,7 @@ public class EagerSplitOutputs<T, SplitT extends SourceSplit, EnumT>
 
         private final SourceReader<T, SplitT> reader;
         private final List<String> unregistered = new ArrayList<>();
+        private final UnblockedTime clock = UnblockedTime.forNewReader();
 
         Reader(SourceReader<T, SplitT> reader) {
             this.reader = reader;
@@ -86,12 +88,17 @@ public class EagerSplitOutputs<T, SplitT extends SourceSplit, EnumT>
 
         @Override
         public InputStatus pollNext(ReaderOutput<T> output) throws Exception {
+            clock.polled();
             if (!unregistered.isEmpty()) {
                 // Creating a split's output is idempotent; the wrapped reader gets the same one.
                 unregistered.forEach(output::createOutputForSplit);
                 unregistered.clear();
             }
-            return reader.pollNext(output);
+            InputStatus status = reader.pollNext(output);
+            if (status == InputStatus.MORE_AVAILABLE) {
+                clock.held();
+            }
+            return status;
         }
 
         @Override

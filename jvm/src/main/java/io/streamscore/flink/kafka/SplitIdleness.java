@@ -26,6 +26,9 @@ import java.util.List;
  * transactions after 75 s without traffic, docs/delivery-guarantees.md). Waking them together
  * costs at most one timeout of waiting for a split that stays quiet, as at a job's start.
  *
+ * <p>Quiet means quiet while the reader could take records: the time is the reader's
+ * {@link UnblockedTime}, which stops while backpressure holds the reader.
+ *
  * <p>One instance per source subtask holds its splits' generators: Flink deserialises the
  * strategy once per task, and every split's generator (and the reader's main one) comes from it.
  */
@@ -49,7 +52,8 @@ final class SplitIdleness<T> implements WatermarkStrategy<T> {
 
     @Override
     public WatermarkGenerator<T> createWatermarkGenerator(WatermarkGeneratorSupplier.Context context) {
-        return generator(watermarks.createWatermarkGenerator(context), context.getInputActivityClock());
+        RelativeClock clock = UnblockedTime.ofThisTask().orElseGet(context::getInputActivityClock);
+        return generator(watermarks.createWatermarkGenerator(context), clock);
     }
 
     /** A generator among this subtask's others (the seam the unit tests use). */

@@ -1,0 +1,87 @@
+"""Real faults on the local stack, for the fault tests and ``streamscore bench chaos``.
+
+Each fault takes the configuration and the id of a running job, injects the fault, brings the
+stack back (a new TaskManager, the broker, Redis) and returns the id of the job that runs on:
+the same job after a failover, or a new one after an upgrade.
+
+Example Usage::
+
+    job_id = kill_taskmanager(config, job_id)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+
+from streaming.bench.processes import descendants
+from streaming.config import Config
+from streaming.flink_client import FlinkRest, submit_job
+from streaming.stack.services import FlinkCluster, KafkaBroker, RedisServer
+
+Fault = Callable[[Config, str], str]
+PYTHON_WORKER = b"pyflink.fn_execution.beam.beam_boot"
+
+
+def kill_taskmanager(config: Config, job_id: str) -> str:
+    """SIGKILL the TaskManager; start a new one (which first kills the Python workers the old one
+    may have left behind)."""
+    flink = FlinkCluster(config)
+    os.kill(flink.status()["taskmanager_pids"][0], signal.SIGKILL)
+    wait_until(lambda: not flink.healthy(), "the killed TaskManager to be gone")
+    flink.start()
+    wait_until(lambda: FlinkRest(config.flink.rest_url).exceptions(job_id), "the job to fail over")
+    return job_id
+
+
+def kill_python_worker(config: Config, job_id: str) -> str:
+    """SIGKILL one Python worker of the TaskManager (the process running the model)."""
+    taskmanager = FlinkCluster(config).status()["taskmanager_pids"][0]
+    workers = [pid for pid in descendants(taskmanager) if PYTHON_WORKER in _cmdline(pid)]
+    if not workers:
+        raise RuntimeError("no Python worker runs under the TaskManager")
+    os.kill(workers[0], signal.SIGKILL)
+    wait_until(lambda: FlinkRest(config.flink.rest_url).exceptions(job_id), "the job to fail over")
+    return job_id
+
+
+def restart_broker(config: Config, job_id: str) -> str:
+    broker = KafkaBroker(config)
+    broker.stop()
+    broker.start()
+    return job_id
+
+
+def stop_redis_for_20_s(config: Config, job_id: str) -> str:
+    server = RedisServer(config)
+    server.stop()
+    time.sleep(20)
+    server.start()
+    return job_id
+
+
+def stop_with_savepoint_and_resume(config: Config, job_id: str) -> str:
+    """An upgrade: ``job savepoint --stop``, then ``job submit --from-savepoint``."""
+    location = FlinkRest(config.flink.rest_url).savepoint(job_id, stop=True)
+    return submit_job(config, "fraud", savepoint=location)
+
+
+FAULTS: list[Fault] = [kill_taskmanager, restart_broker, stop_redis_for_20_s, kill_python_worker,
+                       stop_with_savepoint_and_resume]
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return b""
