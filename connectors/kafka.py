@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
 
 from streaming.config import Config, TopicConfig
-from streaming.errors import ServiceUnavailable
+from streaming.errors import ServiceUnavailable, UserError
 from streaming.secret_files import read_secret
 
 log = logging.getLogger(__name__)
@@ -85,20 +85,18 @@ def ensure_topics(config: Config, topics: Iterable[TopicConfig] | None = None,
                   timeout_s: float = 15.0) -> list[str]:
     """Create the configured topics that do not exist yet; returns the names created.
 
-    Existing topics keep their partitions; their retention is brought to the configured values.
+    Topics that exist are left as they are, whatever their settings: on a shared cluster they may
+    be another team's choice. ``alter_topics`` changes them when the user asks
+    (``streamscore topic alter``).
     """
     topics = list(topics or config.topics.all())
     admin = admin_client(config)
-    try:
-        existing = set(admin.list_topics(timeout=timeout_s).topics)
-    except KafkaException:
-        raise ServiceUnavailable(f"Kafka is not reachable at {config.kafka.bootstrap_servers}") from None
-    missing = [t for t in topics if t.name not in existing]
+    missing = [t for t in topics if t.name not in _existing(admin, config, timeout_s)]
     created = []
     if missing:
         futures = admin.create_topics([
-            NewTopic(t.name, num_partitions=t.partitions, replication_factor=1,
-                     config=_retention(t)) for t in missing])
+            NewTopic(t.name, num_partitions=t.partitions, replication_factor=config.kafka.replication_factor,
+                     config=_settings(t)) for t in missing])
         for name, future in futures.items():
             try:
                 future.result(timeout_s)
@@ -106,17 +104,32 @@ def ensure_topics(config: Config, topics: Iterable[TopicConfig] | None = None,
             except KafkaException as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise
-    present = [t for t in topics if t.name in existing]
-    if present:
-        retention = [ConfigResource(ConfigResource.Type.TOPIC, t.name, incremental_configs=[
-            ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
-            for key, value in _retention(t).items()]) for t in present]
-        for future in admin.incremental_alter_configs(retention).values():
-            future.result(timeout_s)
     return created
 
 
-def _retention(topic: TopicConfig) -> dict[str, str]:
+def alter_topics(config: Config, topics: Iterable[TopicConfig], timeout_s: float = 15.0) -> None:
+    """Bring existing topics' retention, message size and timestamp type to the configured values
+    (partitions are never changed: keys would move to other partitions)."""
+    admin = admin_client(config)
+    topics = list(topics)
+    absent = [t.name for t in topics if t.name not in _existing(admin, config, timeout_s)]
+    if absent:
+        raise UserError(f"no such topic: {', '.join(absent)} (create it with `streamscore topic create`)")
+    changes = [ConfigResource(ConfigResource.Type.TOPIC, t.name, incremental_configs=[
+        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET) for key, value in _settings(t).items()])
+        for t in topics]
+    for future in admin.incremental_alter_configs(changes).values():
+        future.result(timeout_s)
+
+
+def _existing(admin: AdminClient, config: Config, timeout_s: float) -> set[str]:
+    try:
+        return set(admin.list_topics(timeout=timeout_s).topics)
+    except KafkaException:
+        raise ServiceUnavailable(f"Kafka is not reachable at {config.kafka.bootstrap_servers}") from None
+
+
+def _settings(topic: TopicConfig) -> dict[str, str]:
     return {"retention.ms": str(topic.retention_ms), "retention.bytes": str(topic.retention_bytes),
             "max.message.bytes": str(topic.max_message_bytes), "message.timestamp.type": topic.timestamp_type}
 
@@ -128,6 +141,27 @@ def end_offsets(config: Config, topic: str, timeout_s: float = 10.0) -> dict[int
         partitions = probe.list_topics(topic, timeout=timeout_s).topics[topic].partitions
         return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)[1]
                 for p in partitions}
+    finally:
+        probe.close()
+
+
+def newest_messages(config: Config, topic: str, timeout_s: float = 10.0) -> list:
+    """The last message of each partition of ``topic`` that has one (committed or not)."""
+    probe = consumer(config, group_id=f"streamscore-newest-{uuid.uuid4()}", isolation_level="read_uncommitted")
+    try:
+        newest = []
+        for partition, end in end_offsets(config, topic, timeout_s).items():
+            begin = probe.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)[0]
+            if end <= begin:
+                continue
+            probe.assign([TopicPartition(topic, partition, end - 1)])
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                message = probe.poll(0.5)
+                if message is not None and not message.error():
+                    newest.append(message)
+                    break
+        return newest
     finally:
         probe.close()
 

@@ -14,6 +14,8 @@ Example Usage::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
@@ -32,15 +34,18 @@ COUNTERS = {"inference_rows_scored": "rows_scored", "inference_rows_rejected": "
 class ModelOperator(ScalarFunction):
     """Scores Arrow batches with the serving version of a registry model."""
 
-    def __init__(self, model: str, registry_dir: str, settings: ScorerSettings):
+    def __init__(self, model: str, registry_dir: str, settings: ScorerSettings,
+                 on_swap: Callable[[str, str], None] | None = None):
         self.model = model
         self.registry_dir = registry_dir
         self.settings = settings
+        self.on_swap = on_swap
         self.scorer: BatchScorer | None = None
 
     def open(self, function_context: FunctionContext) -> None:
         self.metrics = RollingMetrics()
-        self.scorer = BatchScorer(ModelRegistry(self.registry_dir), self.model, self.settings, self.metrics)
+        self.scorer = BatchScorer(ModelRegistry(self.registry_dir), self.model, self.settings, self.metrics,
+                                  on_swap=self.on_swap)
         self.scorer.open()
         group = (function_context.get_metric_group()
                  .add_group("model", self.model).add_group("device", self.metrics.device))
@@ -90,9 +95,13 @@ def result_type(model_metadata: dict):
     return DataTypes.ROW(fields)
 
 
-def model_function(model: str, config: Config):
-    """A pandas UDF scoring with the serving version of ``model`` from the configured registry."""
+def model_function(model: str, config: Config, on_swap: Callable[[str, str], None] | None = None):
+    """A pandas UDF scoring with the serving version of ``model`` from the configured registry.
+
+    ``on_swap(previous_tag, new_tag)`` is called in the worker after each hot swap (the jobs
+    record it in the audit trail); it must be picklable, as the function travels to the workers.
+    """
     registry = ModelRegistry(config.inference.registry_dir)
     metadata = registry.load(model).metadata
-    return udf(ModelOperator(model, config.inference.registry_dir, scorer_settings(config)),
+    return udf(ModelOperator(model, config.inference.registry_dir, scorer_settings(config), on_swap),
                result_type=result_type(metadata), func_type="pandas")

@@ -100,8 +100,10 @@ class BatchScorer:
     """Scores batches of columns with the serving version of one model."""
 
     def __init__(self, registry: ModelRegistry, name: str, settings: ScorerSettings,
-                 metrics: RollingMetrics, clock: Callable[[], float] = time.perf_counter):
+                 metrics: RollingMetrics, clock: Callable[[], float] = time.perf_counter,
+                 on_swap: Callable[[str, str], None] | None = None):
         self.registry = registry
+        self.on_swap = on_swap
         self.name = name
         self.settings = settings
         self.metrics = metrics
@@ -235,6 +237,11 @@ class BatchScorer:
             self._publish_active()
             log.warning("now scoring with %s (was %s)", pending.model.tag, previous.model.tag)
             previous.runner.close()
+            if self.on_swap is not None:
+                try:
+                    self.on_swap(previous.model.tag, pending.model.tag)
+                except Exception as exc:  # the swap happened; a record that could not be written must not stop scoring
+                    log.error("the swap to %s could not be recorded: %s", pending.model.tag, exc)
 
     def _watch(self) -> None:
         failed_version = None

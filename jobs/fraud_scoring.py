@@ -16,8 +16,10 @@ Reads top to bottom as the data flows:
    ``fraud.pseudonym_key_file`` the outputs name each card by its keyed pseudonym.
 """
 
+from functools import partial
 from pathlib import Path
 
+from connectors.audit import record_model_swap
 from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
 from connectors.redis import redis_hash_sink
@@ -38,7 +40,8 @@ def main() -> None:
     job = JobEnvironment.from_argv("fraud")
     config, t_env = job.config, job.table_env
     topics = config.topics
-    t_env.create_temporary_function("score_fraud", model_function(config.fraud.model, config))
+    t_env.create_temporary_function("score_fraud", model_function(
+        config.fraud.model, config, on_swap=partial(record_model_swap, config, "fraud")))
 
     # 1. source
     t_env.execute_sql(raw_kafka_source("events_raw", [topics.transactions, topics.fraud_labels], config,

@@ -17,8 +17,10 @@ Reads top to bottom as the data flows:
    Kafka outputs are transactional; Redis writes are versioned (replays change nothing).
 """
 
+from functools import partial
 from pathlib import Path
 
+from connectors.audit import record_model_swap
 from connectors.dead_letter import dead_letter_insert, dead_letters, declare_dead_letters, refusal
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
 from connectors.redis import redis_hash_sink
@@ -52,7 +54,8 @@ def main() -> None:
         "streamscore.sentiment.spike.sigmas": str(settings.spike_sigmas),
         "streamscore.sentiment.spike.min-jump": str(settings.min_negative_share_jump),
     })
-    t_env.create_temporary_function("score_sentiment", model_function(settings.model, config))
+    t_env.create_temporary_function("score_sentiment", model_function(
+        settings.model, config, on_swap=partial(record_model_swap, config, "sentiment")))
 
     # 1. source
     t_env.execute_sql(raw_kafka_source("news_raw", topics.news, config,

@@ -33,15 +33,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    config = None
+    result = "error"
     try:
         config = load_config(args.config)
-        return args.handler(args, config) or 0
+        code = args.handler(args, config) or 0
+        result = "ok" if code == 0 else f"exit {code}"
+        return code
     except UserError as exc:
+        result = f"error: {exc}"
         print(f"streamscore: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        result = "interrupted"
         print("streamscore: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if args.audited_action and config is not None:
+            # A command on another stack than the configured one (stack up --secure) names it.
+            _audit(getattr(args, "audit_config", None) or config, args, result)
+
+
+def _audit(config: Config, args: argparse.Namespace, result: str) -> None:
+    """One audit record for a state-changing command, whatever its outcome (connectors/audit.py)."""
+    from connectors.audit import audit_record, write_audit
+    arguments = {key: value for key, value in vars(args).items()
+                 if key not in ("handler", "audited_action", "audit_config", "config", "verbose")}
+    try:
+        write_audit(config, audit_record(config, args.audited_action, arguments, result))
+    except Exception as exc:  # the command's own outcome stands; say that the record is missing
+        print(f"streamscore: warning: no audit record of `{args.audited_action}`: {exc}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,19 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
     _fraud_commands(commands)
     _sentiment_commands(commands)
     _observability_commands(commands)
+    _audit_commands(commands)
     _bench_commands(commands)
     return parser
 
 
-def _command(group, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+def _command(group, name: str, handler: Handler, help: str, audit: bool = False) -> argparse.ArgumentParser:
+    """A subcommand; ``audit``: it changes the data flow, so each run leaves an audit record."""
     sub = group.add_parser(name, help=help, description=help)
-    sub.set_defaults(handler=handler)
+    sub.set_defaults(handler=handler, audited_action=f"{group.dest_prefix} {name}" if audit else None)
     return sub
 
 
 def _group(commands, name: str, help: str):
     parser = commands.add_parser(name, help=help, description=help)
-    return parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    group = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    group.dest_prefix = name  # the group's name, for audit records ("job submit")
+    return group
 
 
 def _positive_int(text: str) -> int:
@@ -92,7 +117,7 @@ def _positive_float(text: str) -> float:
 
 def _stack_commands(commands) -> None:
     stack = _group(commands, "stack", "the local single-machine stack: Kafka, Redis, Flink, Prometheus")
-    up = _command(stack, "up", _stack_up, "start every part that is not running, create the topics")
+    up = _command(stack, "up", _stack_up, "start every part that is not running, create the topics", audit=True)
     down = _command(stack, "down", _stack_down, "stop every part; data is kept")
     status = _command(stack, "status", _stack_status, "each part with its address, pid and health")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -112,6 +137,7 @@ def _stack_up(args, config):
     from streaming.stack import stack_up
     from streaming.stack.secure import write_client_config
     config = _stack_config(args, config)
+    args.audit_config = config
     stack_up(config)
     if config.stack.secure:
         path = write_client_config(config)
@@ -166,6 +192,9 @@ def _produce_commands(commands) -> None:
                     help="stamp each transaction with its send time (needs --rate); labels follow "
                          "--label-delay-days later in real time, e.g. --label-delay-days 0.0002")
     tx.add_argument("--no-labels", action="store_true", help="publish transactions only")
+    tx.add_argument("--id-start", type=int, metavar="N",
+                    help="number the transactions from N (default: simulated ones after the highest id on the "
+                         "topic, replayed ones keep their file's ids); the summary says how many ids repeat")
     news = _command(produce, "news", _produce_news, "news and posts for the sentiment job")
     news.add_argument("--from", dest="source", metavar="PATH",
                       help="CSV file with a text column (and optionally entity, source, url, label); "
@@ -194,9 +223,40 @@ def _produce_news(args, config):
 # --- topics --------------------------------------------------------------------------------------
 
 def _topic_commands(commands) -> None:
-    topic = _group(commands, "topic", "inspect Kafka topics")
+    topic = _group(commands, "topic", "create, change and inspect Kafka topics")
     count = _command(topic, "count", _topic_count, "count the committed messages of a topic with a consumer")
     count.add_argument("name", help="topic name, e.g. transactions or dead-letter")
+    create = _command(topic, "create", _topic_create,
+                      "create the configured topics that do not exist yet (existing ones are left as they are)",
+                      audit=True)
+    create.add_argument("names", nargs="*", metavar="NAME", help="configured topic names (default: all)")
+    alter = _command(topic, "alter", _topic_alter,
+                     "bring existing topics' retention, message size and timestamp type to the configuration "
+                     "(partitions are never changed)", audit=True)
+    alter.add_argument("names", nargs="+", metavar="NAME", help="configured topic names, e.g. transactions")
+
+
+def _configured_topics(config, names: list[str]):
+    by_name = {topic.name: topic for topic in config.topics.all()}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise UserError(f"not a configured topic: {', '.join(unknown)} (configured: {', '.join(sorted(by_name))})")
+    return [by_name[name] for name in names] if names else list(by_name.values())
+
+
+def _topic_create(args, config):
+    from connectors.kafka import check_reachable, ensure_topics
+    check_reachable(config)
+    created = ensure_topics(config, _configured_topics(config, args.names))
+    print(f"created {', '.join(created)}" if created else "every topic exists already; none changed")
+
+
+def _topic_alter(args, config):
+    from connectors.kafka import alter_topics, check_reachable
+    check_reachable(config)
+    topics = _configured_topics(config, args.names)
+    alter_topics(config, topics)
+    print(f"altered {', '.join(t.name for t in topics)} to the configured retention, message size and timestamp type")
 
 
 def _topic_count(args, config):
@@ -212,7 +272,7 @@ JOB_NAMES = ["fraud", "sentiment", "smoke"]
 
 def _job_commands(commands) -> None:
     job = _group(commands, "job", "submit and manage PyFlink jobs on a Flink cluster")
-    submit = _command(job, "submit", _job_submit, "submit a job to a Flink cluster")
+    submit = _command(job, "submit", _job_submit, "submit a job to a Flink cluster", audit=True)
     submit.add_argument("name", choices=JOB_NAMES)
     submit.add_argument("--parallelism", type=_positive_int, help="default: flink.parallelism")
     submit.add_argument("--cluster", metavar="URL", help="Flink REST endpoint (default: flink.rest_url)")
@@ -223,10 +283,10 @@ def _job_commands(commands) -> None:
     listing = _command(job, "list", _job_list, "jobs on the cluster")
     listing.add_argument("--cluster", metavar="URL")
     listing.add_argument("--json", action="store_true")
-    cancel = _command(job, "cancel", _job_cancel, "cancel a running job")
+    cancel = _command(job, "cancel", _job_cancel, "cancel a running job", audit=True)
     cancel.add_argument("name", help="job name (fraud, sentiment, smoke) or job id")
     cancel.add_argument("--cluster", metavar="URL")
-    savepoint = _command(job, "savepoint", _job_savepoint, "take a savepoint of a running job")
+    savepoint = _command(job, "savepoint", _job_savepoint, "take a savepoint of a running job", audit=True)
     savepoint.add_argument("name", help="job name or job id")
     savepoint.add_argument("--cluster", metavar="URL")
     savepoint.add_argument("--stop", action="store_true", help="stop the job after the savepoint")
@@ -241,11 +301,16 @@ def _job_submit(args, config):
 
 def _job_list(args, config):
     from streaming.flink_client import FlinkRest
-    jobs = FlinkRest(args.cluster or config.flink.rest_url).jobs()
+    rest = FlinkRest(args.cluster or config.flink.rest_url)
+    jobs = rest.jobs()
+    for job in jobs:
+        if job["state"] in ("FAILED", "RESTARTING", "FAILING"):
+            job["cause"] = rest.failure_cause(job["id"])
     if args.json:
         print(json.dumps(jobs, indent=2))
     for job in [] if args.json else jobs:
-        print(f"{job['id']}  {job['state']:<10} {job['name']}")
+        cause = f"  cause: {job['cause']}" if job.get("cause") else ""
+        print(f"{job['id']}  {job['state']:<10} {job['name']}{cause}")
 
 
 def _job_cancel(args, config):
@@ -266,7 +331,7 @@ def _job_savepoint(args, config):
 
 def _model_commands(commands) -> None:
     models = _group(commands, "models", "train and export models to the registry")
-    build = _command(models, "build", _models_build, "train, export and publish models, reproducibly")
+    build = _command(models, "build", _models_build, "train, export and publish models, reproducibly", audit=True)
     build.add_argument("which", nargs="?", choices=["fraud", "sentiment"], help="default: both")
     build.add_argument("--data", metavar="PATH",
                        help="fraud: train on a labelled file in the handbook's raw format instead of the "
@@ -341,6 +406,44 @@ def _sentiment_evaluate(args, config):
 
 # --- observability -------------------------------------------------------------------------------
 
+def _audit_commands(commands) -> None:
+    audit = _group(commands, "audit", "the audit trail: who changed the data flow, how, and with what result")
+    tail = _command(audit, "tail", _audit_tail, "the newest audit records, oldest first")
+    tail.add_argument("-n", "--lines", type=_positive_int, default=20, help="how many (default 20)")
+    tail.add_argument("--follow", action="store_true", help="keep printing new records until interrupted")
+    tail.add_argument("--json", action="store_true", help="one JSON record per line")
+
+
+def _audit_tail(args, config):
+    import orjson
+
+    from connectors.kafka import check_reachable, consumer, read_topic
+    check_reachable(config)
+    records = [orjson.loads(m.value()) for m in read_topic(config, config.topics.audit.name, idle_timeout_s=2)]
+
+    def show(record: dict) -> None:
+        if args.json:
+            print(orjson.dumps(record).decode(), flush=True)
+            return
+        arguments = " ".join(f"{k}={v}" for k, v in record["arguments"].items() if v not in (None, False, [], ""))
+        print(f"{record['time']}  {record['user']}@{record['host']} ({record['principal']})  "
+              f"{record['action']}  {arguments}  -> {record['result']}", flush=True)
+
+    for record in records[-args.lines:]:
+        show(record)
+    if args.follow:
+        import uuid
+        reader = consumer(config, group_id=f"streamscore-audit-{uuid.uuid4()}", **{"auto.offset.reset": "latest"})
+        reader.subscribe([config.topics.audit.name])
+        try:
+            while True:
+                message = reader.poll(1.0)
+                if message is not None and not message.error():
+                    show(orjson.loads(message.value()))
+        finally:
+            reader.close()
+
+
 def _observability_commands(commands) -> None:
     dashboards = _command(commands, "dashboards", _dashboards,
                           "write the Grafana dashboards (deploy/grafana/dashboards) from streaming/dashboards.py")
@@ -392,6 +495,21 @@ def _bench_commands(commands) -> None:
     soak.add_argument("--fraction", type=_positive_float, default=0.7, help="share of the maximum rate (default 0.7)")
     soak.add_argument("--max-eps", type=_positive_float, help="the job's maximum rate (default: measure it first)")
     soak.add_argument("--json", action="store_true")
+    chaos = _command(bench, "chaos", _bench_chaos,
+                     "live traffic at a share of the job's maximum while the TaskManager or a Python worker is "
+                     "SIGKILLed every 60-90 s: recoveries, lag over time, and every transaction scored once")
+    chaos.add_argument("--minutes", type=_positive_float, default=10)
+    chaos.add_argument("--fraction", type=_positive_float, default=0.5, help="share of the maximum rate (default 0.5)")
+    chaos.add_argument("--max-eps", type=_positive_float, help="the job's maximum rate (default: measure it first)")
+    chaos.add_argument("--seed", type=int, default=29, help="seed of the faults' times and kinds (default 29)")
+    chaos.add_argument("--json", action="store_true")
+
+
+def _bench_chaos(args, config):
+    from streaming.bench.chaos import bench_chaos
+    result = bench_chaos(config, minutes=args.minutes, fraction=args.fraction, max_eps=args.max_eps, seed=args.seed)
+    summary = {k: v for k, v in result.items() if k != "series"}
+    print(json.dumps(summary) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
 
 
 def _bench_inference(args, config):

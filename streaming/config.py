@@ -68,6 +68,8 @@ class TopicsConfig:
     smoke_counts: TopicConfig = TopicConfig("smoke-counts", partitions=1)
     # Every transaction's features, when fraud.emit_features is on (parity checks, training logs).
     fraud_features: TopicConfig = TopicConfig("fraud-features")
+    # One record per operation on the data flow (connectors/audit.py), in the order they happened.
+    audit: TopicConfig = TopicConfig("audit", partitions=1)
 
     def all(self) -> list[TopicConfig]:
         return [getattr(self, f.name) for f in dataclasses.fields(self)]
@@ -79,6 +81,9 @@ class KafkaConfig:
 
     bootstrap_servers: str = "127.0.0.1:9092"
     controller_port: int = 9093
+    # Copies of each partition of the topics streamscore creates: 1 on the one-broker local stack,
+    # 3 on a production cluster. Topics that exist already are never changed.
+    replication_factor: int = 1
     # Extra librdkafka settings merged over the producer defaults (e.g. linger.ms).
     producer: dict[str, str] = field(default_factory=dict)
     # Extra Kafka client settings (Java client names, e.g. fetch.min.bytes, linger.ms) merged
@@ -154,6 +159,12 @@ class FlinkConfig:
     # How often sources emit watermarks (pipeline.auto-watermark-interval): the event-time stages
     # take in events when a watermark passes them, so half of this is added to every latency.
     watermark_interval_ms: int = 50
+    # A job that fails this many times in a row, none of its runs lasting restart_reset_s, ends
+    # FAILED with its cause (`job list`) instead of restarting forever; a fault it recovers from
+    # (a lost TaskManager, a broker restart) costs one or two attempts, and a run of restart_reset_s
+    # starts the count afresh. Restarts wait 1 s, then twice as long each time, at most 30 s.
+    restart_attempts: int = 10
+    restart_reset_s: int = 30
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,14 @@ def submit_job(config: Config, name: str, parallelism: int | None = None, cluste
     """
     from streaming.stack.services import flink_environment
 
+    from connectors.kafka import ensure_topics
+
     rest_url = cluster or config.flink.rest_url
     rest = FlinkRest(rest_url)
     rest.overview()  # a clear error when the cluster is not there
+    # A job whose topics do not exist fails at its first transaction, again at every restart: create
+    # the configured ones that are missing, as `stack up` does (existing ones are left as they are).
+    ensure_topics(config)
     running = [j for j in rest.jobs() if j["name"] == job_name(name) and j["state"] not in ENDED_STATES]
     if running:
         raise UserError(f"{name} is already running on {rest_url} as job {running[0]['id']}; "
@@ -202,6 +207,13 @@ class FlinkRest:
                 for vertex in self.job(job_id)["vertices"]
                 for tm in self._call("GET", f"/jobs/{job_id}/vertices/{vertex['id']}/taskmanagers")["taskmanagers"]
                 if tm["status"] == "RUNNING"}
+
+    def failure_cause(self, job_id: str) -> str | None:
+        """The root cause of the job's latest failure, on one line (None if it never failed)."""
+        entries = self.exceptions(job_id)
+        if not entries:
+            return None
+        return _root_cause(entries[0].get("stacktrace") or entries[0].get("exceptionName", ""))
 
     def exceptions(self, job_id: str) -> list[dict]:
         """Failures the job recovered from (or did not), newest first."""

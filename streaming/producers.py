@@ -132,13 +132,13 @@ class Publisher:
 
 
 def publish(config: Config, chunks: Iterable[EventChunk], rate: float | None, total: int | None,
-            unit: str, counted_topic: str | None) -> Publisher:
-    """Send every chunk, print the summary, and fail if any message was not delivered."""
+            unit: str, counted_topic: str | None, note: str = "") -> Publisher:
+    """Send every chunk, print the summary (and ``note``), and fail if any message was not delivered."""
     with exposed(config, command=f"produce {unit}"), \
             Publisher(config, rate=rate, total=total, unit=unit, counted_topic=counted_topic) as publisher:
         for chunk in chunks:
             publisher.send(chunk)
-    print(publisher.summary())
+    print(publisher.summary() + note)
     if publisher.failed:
         raise ServiceUnavailable(f"{publisher.failed} messages were not delivered: {publisher.first_error}")
     return publisher
@@ -166,6 +166,7 @@ def produce_transactions(config: Config, args: Namespace) -> Publisher:
         frame = simulate(params)
     if args.count:
         frame = frame.iloc[:args.count]
+    frame, ids_note = with_transaction_ids(config, frame, args.id_start, replay=bool(args.source))
     delay_days = config.fraud.label_delay_days if args.label_delay_days is None else args.label_delay_days
     live_times = None
     if args.live:
@@ -176,7 +177,63 @@ def produce_transactions(config: Config, args: Namespace) -> Publisher:
                           tx_times_ms=live_times, chunk_size=max(1, int(args.rate)) if args.live else 20_000)
     if args.live:
         chunks = _hold_until_due(chunks)
-    return publish(config, chunks, args.rate, len(frame), "transactions", config.topics.transactions.name)
+    return publish(config, chunks, args.rate, len(frame), "transactions", config.topics.transactions.name,
+                   note=ids_note)
+
+
+def with_transaction_ids(config: Config, frame, id_start: int | None, replay: bool):
+    """``frame`` with the transaction ids this run sends, and a note on them for the summary line.
+
+    The job refuses a transaction id it has seen (``duplicate_event``), so a simulator run numbers
+    its transactions after the highest id at the end of the topic's partitions; a replay keeps its
+    file's ids. ``id_start`` numbers them from there instead. When ids may repeat (a replay, or ids
+    the user chose), the note says how many are already on the topic.
+    """
+    import numpy as np
+
+    topic = config.topics.transactions.name
+    following = next_transaction_id(config)
+    if id_start is None and not replay:
+        id_start = following
+    if id_start is not None:
+        frame = frame.assign(TRANSACTION_ID=id_start + np.arange(len(frame), dtype=np.int64))
+    ids = frame["TRANSACTION_ID"]
+    note = f"; transaction ids {ids.min():,}–{ids.max():,}" if len(frame) else ""
+    if replay or id_start < following:
+        reused = len(set(ids.astype(str)) & _ids_on(config, topic))
+        if reused:
+            note += (f"; {reused:,} of them are already on {topic}: a running job dead-letters a repeat at the "
+                     f"same terminal within its history as duplicate_event (use --id-start to number them anew)")
+    return frame, note
+
+
+def next_transaction_id(config: Config) -> int:
+    """One past the highest numeric transaction id among the newest events of ``transactions``."""
+    import orjson
+
+    from connectors.kafka import newest_messages
+
+    highest = -1
+    for message in newest_messages(config, config.topics.transactions.name):
+        try:
+            highest = max(highest, int(orjson.loads(message.value())["transaction_id"]))
+        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+            continue  # a bad event, or an id of the user's own that is not a number
+    return highest + 1
+
+
+def _ids_on(config: Config, topic: str) -> set[str]:
+    import orjson
+
+    from connectors.kafka import read_topic
+
+    ids = set()
+    for message in read_topic(config, topic, idle_timeout_s=2):
+        try:
+            ids.add(str(orjson.loads(message.value())["transaction_id"]))
+        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+            continue
+    return ids
 
 
 def _days_for(count: int | None, config: Config) -> int:

@@ -31,10 +31,11 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import orjson
 
-from connectors.kafka import admin_client, consumer, ensure_topics
+from connectors.kafka import admin_client, consumer, ensure_topics, producer
 from connectors.redis import client as redis_client
-from fraud.events import fraud_events
+from fraud.events import fraud_events, iso_strings
 from fraud.simulator import SimulationParams, simulate
 from schemas.validation import epoch_millis
 from streaming.bench.machine import machine_info
@@ -126,6 +127,26 @@ def publish(config: Config, frame, rate: float | None = None, live_delay_ms: int
     if publisher.failed:
         raise RuntimeError(f"{publisher.failed} events were not delivered: {publisher.first_error}")
     return times
+
+
+def flush_event_time(config: Config, after_ms: int, labels: bool = False) -> None:
+    """A transaction on every partition of the transactions topic at ``after_ms`` (and, with
+    ``labels``, a label on every partition of fraud-labels): event time then passes everything
+    before it, so the job scores its last buffered transactions, without waiting for idle
+    partitions. The sentinels themselves stay buffered."""
+    client = producer(config)
+    stamp = str(iso_strings(np.array([after_ms]))[0])
+    topics = [config.topics.transactions.name] + ([config.topics.fraud_labels.name] if labels else [])
+    for topic in topics:
+        for partition in client.list_topics(topic, timeout=10).topics[topic].partitions:
+            name = f"sentinel-{after_ms}-{partition}"
+            event = {"transaction_id": name, "event_time": stamp, "customer_id": name, "terminal_id": "sentinel"}
+            if topic == config.topics.transactions.name:
+                event["amount"] = 1.0
+            else:
+                event.update(tx_event_time=stamp, is_fraud=False)
+            client.produce(topic, orjson.dumps(event), name.encode(), partition=partition, timestamp=after_ms)
+    assert client.flush(30) == 0
 
 
 def send_when_due(publisher: Publisher, chunks) -> None:

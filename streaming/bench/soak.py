@@ -51,7 +51,7 @@ def bench_soak(config: Config, minutes: float = 10, fraction: float = 0.7, max_e
     series: list[dict] = []
     try:
         with ProcessSampler(stack_pids(bench), interval_s=interval_s) as sampler:
-            scores, lag = _ScoreCounter(bench), _Lag(bench)
+            scores, lag = _ScoreCounter(bench), ConsumerLag(bench)
             replay = history.iloc[:int(rate * minutes * 60)]
             feeder = threading.Thread(target=publish, args=(bench, replay, rate), daemon=True)
             feeder.start()
@@ -74,7 +74,7 @@ def bench_soak(config: Config, minutes: float = 10, fraction: float = 0.7, max_e
     return result
 
 
-class _Lag:
+class ConsumerLag:
     """Records of the job's input topics beyond the offsets it committed at its last checkpoint,
     read by one probe for the whole run."""
 

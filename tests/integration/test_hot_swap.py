@@ -16,6 +16,7 @@ from streaming.flink_client import FlinkRest, submit_job
 from streaming.producers import Publisher
 from tests.support.background import Background
 from tests.support.onnx_models import logistic_model, publish_tabular
+from tests.support.stack import read_json
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 ROWS = 12_000
@@ -65,3 +66,7 @@ def test_serving_version_changes_mid_stream_without_loss_or_duplicates(isolated_
         assert changes <= 1 and versions[0] == "swap:1", f"partition {partition} went {versions[0]} … {versions[-1]} with {changes} switches"
         switched += changes
     assert switched >= 1 and {r["model_version"] for r in scored} == {"swap:1", "swap:2"}
+    # Each operator instance that swapped left one record in the audit trail.
+    swaps = [r for r in read_json(config, config.topics.audit.name) if r["action"] == "model swap"]
+    assert 1 <= len(swaps) <= 2
+    assert all(r["arguments"] == {"job": "score-features", "from": "swap:1", "to": "swap:2"} for r in swaps)

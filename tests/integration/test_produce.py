@@ -63,3 +63,45 @@ def test_news_from_a_csv(isolated_config, tmp_path):
     sent.sort(key=lambda e: e["id"])
     assert [e["text"] for e in sent] == ["Nokia shares fell 5 %", "Profit rose"]
     assert sent[0]["entity"] == "NOKIA" and "entity" not in sent[1]
+
+
+def _topic_setting(config, topic: str, key: str) -> str:
+    from confluent_kafka.admin import ConfigResource
+
+    from connectors.kafka import admin_client
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    return admin_client(config).describe_configs([resource])[resource].result(10)[key].value
+
+
+def test_producing_leaves_an_existing_topics_settings_as_they_are_until_the_user_alters_it(isolated_config):
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+
+    from connectors.kafka import admin_client
+    topic = isolated_config.topics.transactions.name
+    theirs = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
+        ConfigEntry("retention.ms", "86400000", incremental_operation=AlterConfigOpType.SET)])
+    admin_client(isolated_config).incremental_alter_configs([theirs])[theirs].result(10)
+
+    result = produce(isolated_config, "transactions", "--count", "100", "--no-labels")
+    assert result.returncode == 0, result.stderr
+    assert _topic_setting(isolated_config, topic, "retention.ms") == "86400000"
+
+    env = {**os.environ, "STREAMSCORE_TOPICS__TRANSACTIONS__NAME": topic}
+    altered = subprocess.run([sys.executable, "-m", "streaming.cli", "topic", "alter", topic],
+                             capture_output=True, text=True, env=env, timeout=60)
+    assert altered.returncode == 0, altered.stderr
+    assert _topic_setting(isolated_config, topic, "retention.ms") == str(isolated_config.topics.transactions.retention_ms)
+
+
+def test_each_simulator_run_numbers_its_transactions_after_the_last_and_reused_ids_are_reported(isolated_config):
+    first = produce(isolated_config, "transactions", "--count", "1000", "--no-labels")
+    second = produce(isolated_config, "transactions", "--count", "1000", "--no-labels")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "transaction ids 0–999" in first.stdout and "transaction ids 1,000–1,999" in second.stdout
+    sent = [orjson.loads(m.value())["transaction_id"]
+            for m in read_topic(isolated_config, isolated_config.topics.transactions.name, idle_timeout_s=3)]
+    assert len(set(sent)) == 2000
+
+    again = produce(isolated_config, "transactions", "--count", "500", "--no-labels", "--id-start", "1800")
+    assert again.returncode == 0, again.stderr
+    assert "200 of them are already on" in again.stdout and "duplicate_event" in again.stdout

@@ -17,6 +17,7 @@ from fraud.events import fraud_events, iso_strings
 from sentiment.news import news_chunks
 from streaming.config import Config, TopicsConfig
 from streaming.flink_client import FlinkRest, submit_job
+from streaming.bench.e2e import flush_event_time  # noqa: F401 (the tests import it from here)
 from streaming.producers import Publisher
 
 
@@ -62,26 +63,6 @@ def publish_transactions(config: Config, frame: pd.DataFrame, label_delay_days: 
         for chunk in fraud_events(frame, delay, config.topics):
             publisher.send(chunk)
     assert publisher.failed == 0, publisher.first_error
-
-
-def flush_event_time(config: Config, after_ms: int, labels: bool = False) -> None:
-    """A transaction on every partition of the transactions topic at ``after_ms`` (and, with
-    ``labels``, a label on every partition of fraud-labels): event time then passes everything
-    before it, so the job scores its last buffered transactions, without waiting for idle
-    partitions. The sentinels themselves stay buffered."""
-    client = producer(config)
-    stamp = str(iso_strings(np.array([after_ms]))[0])
-    topics = [config.topics.transactions.name] + ([config.topics.fraud_labels.name] if labels else [])
-    for topic in topics:
-        for partition in client.list_topics(topic, timeout=10).topics[topic].partitions:
-            name = f"sentinel-{after_ms}-{partition}"
-            event = {"transaction_id": name, "event_time": stamp, "customer_id": name, "terminal_id": "sentinel"}
-            if topic == config.topics.transactions.name:
-                event["amount"] = 1.0
-            else:
-                event.update(tx_event_time=stamp, is_fraud=False)
-            client.produce(topic, orjson.dumps(event), name.encode(), partition=partition, timestamp=after_ms)
-    assert client.flush(30) == 0
 
 
 def publish_news(config: Config, plan, bad: list[tuple[bytes, int]] = ()) -> None:

@@ -5,6 +5,8 @@ fraud-scores topic with the input's partition and offset, so a test can check th
 row is scored exactly once and in which order model versions were used.
 """
 
+from functools import partial
+from connectors.audit import record_model_swap
 from connectors.flink_sql import json_kafka_sink, raw_kafka_source
 from inference.operator import model_function
 from streaming.job_env import JobEnvironment
@@ -18,7 +20,8 @@ def main() -> None:
         "scored", config.topics.fraud_scores, config,
         "in_partition INT, in_offset BIGINT, a DOUBLE, score DOUBLE, model_version STRING",
         key_field="input partition", transactional_id_prefix=f"score-features-{config.topics.fraud_scores.name}"))
-    t_env.create_temporary_function("score_rows", model_function(job.params["model"], config))
+    t_env.create_temporary_function("score_rows", model_function(
+        job.params["model"], config, on_swap=partial(record_model_swap, config, "score-features")))
     t_env.execute_sql("""
         INSERT INTO scored
         SELECT CAST(CAST(kafka_partition AS STRING) AS BYTES), kafka_partition, kafka_offset, a,
