@@ -136,7 +136,7 @@ def _settings(topic: TopicConfig) -> dict[str, str]:
 
 def end_offsets(config: Config, topic: str, timeout_s: float = 10.0) -> dict[int, int]:
     """The high watermark of every partition of ``topic`` (committed and uncommitted records)."""
-    probe = consumer(config, group_id="streamscore-offsets", isolation_level="read_uncommitted")
+    probe = consumer(config, group_id="streamscore-offsets", **{"isolation.level": "read_uncommitted"})
     try:
         partitions = probe.list_topics(topic, timeout=timeout_s).topics[topic].partitions
         return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)[1]
@@ -147,7 +147,7 @@ def end_offsets(config: Config, topic: str, timeout_s: float = 10.0) -> dict[int
 
 def newest_messages(config: Config, topic: str, timeout_s: float = 10.0) -> list:
     """The last message of each partition of ``topic`` that has one (committed or not)."""
-    probe = consumer(config, group_id=f"streamscore-newest-{uuid.uuid4()}", isolation_level="read_uncommitted")
+    probe = consumer(config, group_id=f"streamscore-newest-{uuid.uuid4()}", **{"isolation.level": "read_uncommitted"})
     try:
         newest = []
         for partition, end in end_offsets(config, topic, timeout_s).items():

@@ -503,6 +503,12 @@ def _bench_commands(commands) -> None:
     chaos.add_argument("--max-eps", type=_positive_float, help="the job's maximum rate (default: measure it first)")
     chaos.add_argument("--seed", type=int, default=29, help="seed of the faults' times and kinds (default 29)")
     chaos.add_argument("--json", action="store_true")
+    idle = _command(bench, "idle-restart", _bench_idle_restart,
+                    "issue 29's reproduction, repeated: a job with history, idle partitions, then live traffic "
+                    "with a TaskManager SIGKILL; every run must score each transaction once, none late")
+    idle.add_argument("--runs", type=_positive_int, default=20)
+    idle.add_argument("--idle-s", type=_positive_float, help="quiet spell (default: idle timeout + 15 s)")
+    idle.add_argument("--json", action="store_true")
 
 
 def _bench_chaos(args, config):
@@ -510,6 +516,12 @@ def _bench_chaos(args, config):
     result = bench_chaos(config, minutes=args.minutes, fraction=args.fraction, max_eps=args.max_eps, seed=args.seed)
     summary = {k: v for k, v in result.items() if k != "series"}
     print(json.dumps(summary) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+def _bench_idle_restart(args, config):
+    from streaming.bench.chaos import bench_idle_restart
+    result = bench_idle_restart(config, runs=args.runs, idle_s=args.idle_s)
+    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
 
 def _bench_inference(args, config):

@@ -92,6 +92,48 @@ def bench_chaos(config: Config, minutes: float = 10, fraction: float = 0.5, max_
     return result
 
 
+def bench_idle_restart(config: Config, runs: int = 20, idle_s: float | None = None, rate: float = 2_500,
+                       count: int = 50_000, kill_after_s: float = 10, history_tx: int = 20_000) -> dict:
+    """Issue 29's reproduction, ``runs`` times: a fraud job scores simulated history, every partition
+    then sits idle (``idle_s``, default the idle timeout plus 15 s), live traffic starts (``count``
+    transactions at ``rate``, event time = send time) and the TaskManager is SIGKILLed
+    ``kill_after_s`` into it while the producer keeps sending. Each run must score every live
+    transaction once, with no late dead letter."""
+    idle_s = idle_s if idle_s is not None else config.flink.idle_partition_timeout_ms / 1000 + 15
+    simulated = simulate(SimulationParams(seed=config.fraud.simulator_seed, days=int((history_tx + count) / 9_000) + 2))
+    history, live = simulated.iloc[:history_tx], simulated.iloc[history_tx:history_tx + count]
+    results = []
+    for _ in range(runs):
+        bench = bench_topics(config)
+        rest = FlinkRest(bench.flink.rest_url)
+        job_id = submit_job(bench, "fraud")
+        try:
+            rest.wait_until_running(job_id)
+            send_history(bench, history)
+            time.sleep(idle_s)
+            feeder = _LiveFeed(bench, live, rate)
+            time.sleep(kill_after_s)
+            job_id = kill_taskmanager(bench, job_id)
+            last_ms = feeder.result()
+            flush_event_time(bench, last_ms + 86_400_000, labels=True)
+            outcome = _outcome(bench, len(history) + len(live), timeout_s=300)
+        finally:
+            rest.cancel(job_id)
+            drop_bench(bench)
+        results.append(outcome)
+    clean = [r for r in results if r["lost"] == 0 and r["duplicates"] == 0 and r["late_dead_letters"] == 0]
+    return {"benchmark": "idle-restart", "job": "fraud", "runs": runs, "clean_runs": len(clean),
+            "idle_s": idle_s, "rate_eps": rate, "live_transactions": count, "history_transactions": history_tx,
+            "idle_partition_timeout_ms": config.flink.idle_partition_timeout_ms, "results": results, **machine_info()}
+
+
+def send_history(config: Config, frame) -> None:
+    """``frame`` with its own (simulated) event times, as fast as the broker takes it, labels 7 days on."""
+    with Publisher(config, progress=False) as out:
+        for chunk in fraud_events(frame, 7 * 86_400_000, config.topics):
+            out.send(chunk)
+
+
 class _LiveFeed:
     """Sends ``frame`` live at ``rate`` in a thread, encoding each chunk only when it is due (a
     10-minute run holds millions of events); ``result()`` is the last event time, in ms."""

@@ -69,8 +69,9 @@ def _topic_setting(config, topic: str, key: str) -> str:
     from confluent_kafka.admin import ConfigResource
 
     from connectors.kafka import admin_client
+    admin = admin_client(config)  # kept until the answer is in: a destroyed client cancels it
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    return admin_client(config).describe_configs([resource])[resource].result(10)[key].value
+    return admin.describe_configs([resource])[resource].result(10)[key].value
 
 
 def test_producing_leaves_an_existing_topics_settings_as_they_are_until_the_user_alters_it(isolated_config):
@@ -80,7 +81,8 @@ def test_producing_leaves_an_existing_topics_settings_as_they_are_until_the_user
     topic = isolated_config.topics.transactions.name
     theirs = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
         ConfigEntry("retention.ms", "86400000", incremental_operation=AlterConfigOpType.SET)])
-    admin_client(isolated_config).incremental_alter_configs([theirs])[theirs].result(10)
+    admin = admin_client(isolated_config)
+    admin.incremental_alter_configs([theirs])[theirs].result(10)
 
     result = produce(isolated_config, "transactions", "--count", "100", "--no-labels")
     assert result.returncode == 0, result.stderr
