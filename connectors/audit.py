@@ -55,9 +55,9 @@ def audit_record(config: Config, action: str, arguments: dict, result: str) -> d
     }
 
 
-def write_audit(config: Config, record: dict, timeout_s: float = 10.0) -> None:
+def write_audit(config: Config, record: dict, timeout_s: float = 5.0) -> None:
     """Append ``record`` to the audit topic (created if missing); raises if Kafka does not take it."""
-    ensure_topics(config, [config.topics.audit])
+    ensure_topics(config, [config.topics.audit], timeout_s=timeout_s)
     errors = []
     sender = producer(config, on_delivery=lambda error, message: error and errors.append(error))
     sender.produce(config.topics.audit.name, orjson.dumps(record), record["action"].encode())

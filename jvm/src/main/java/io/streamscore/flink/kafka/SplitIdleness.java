@@ -13,18 +13,23 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Per-split idleness whose splits wake up together: a split without records for the timeout
- * stops holding back event time, and once every split of a source subtask has gone quiet, the
- * first record of any of them makes all of them hold it back again, each until it has records or
- * has been quiet for the timeout once more.
+ * Per-split idleness whose splits wake up together: a split without records for the timeout stops
+ * holding back event time; when one of them has records again, the splits that went quiet in the
+ * same quiet spell hold it back again (and those still active restart their timeout), each until
+ * it has records or has been quiet for the timeout once more.
  *
  * <p>Why not {@link WatermarkStrategy#withIdleness}: when traffic resumes after a quiet period,
  * the splits' records reach the reader one fetch at a time. Flink's idleness lets the first split
  * with records drive the subtask's watermark alone while the others are still marked idle, so it
  * jumps up to a second ahead (the producer's batch) and the other partitions' records of the same
  * moment arrive behind it: valid events dead-lettered as late (measured: 675 of 25,000 live
- * transactions after 75 s without traffic, docs/delivery-guarantees.md). Waking them together
- * costs at most one timeout of waiting for a split that stays quiet, as at a job's start.
+ * transactions after 75 s without traffic, docs/delivery-guarantees.md). The same happens when
+ * traffic resumes just as the splits' timeouts run out, some before the others.
+ *
+ * <p>The same quiet spell: a split that went idle no more than one timeout before the resuming
+ * one. A split idle for longer (an empty partition, a topic with rare events) stays idle, or it
+ * would hold back event time after every burst of the others. Waking costs at most one timeout of
+ * waiting for a split that stays quiet, as at a job's start.
  *
  * <p>Quiet means quiet while the reader could take records: the time is the reader's
  * {@link UnblockedTime}, which stops while backpressure holds the reader.
@@ -66,12 +71,13 @@ final class SplitIdleness<T> implements WatermarkStrategy<T> {
         return generator;
     }
 
-    /** {@code resumed} has records again: if every split had gone quiet, all hold back event time again. */
+    /** {@code resumed} has records again after going quiet: wake the splits of its quiet spell. */
     private void resumed(Generator<T> resumed) {
-        if (generators.stream().allMatch(g -> g.idle)) {
-            generators.forEach(Generator::wake);
-        } else {
-            resumed.wake();
+        long spell = resumed.idleSince - timeoutNanos;
+        for (Generator<T> generator : generators) {
+            if (!generator.idle || generator.idleSince >= spell) {
+                generator.wake();
+            }
         }
     }
 
@@ -82,6 +88,8 @@ final class SplitIdleness<T> implements WatermarkStrategy<T> {
         private final SplitIdleness<T> splits;
         private long lastActive;
         private boolean idle;
+        /** When it went idle (the clock's nanoseconds), while {@code idle}. */
+        private long idleSince;
         private boolean woken;
 
         private Generator(WatermarkGenerator<T> watermarks, RelativeClock clock, long timeoutNanos,
@@ -109,8 +117,10 @@ final class SplitIdleness<T> implements WatermarkStrategy<T> {
                 woken = false;
                 output.markActive();
             }
-            if (!idle && clock.relativeTimeNanos() - lastActive > timeoutNanos) {
+            long now = clock.relativeTimeNanos();
+            if (!idle && now - lastActive > timeoutNanos) {
                 idle = true;
+                idleSince = now;
             }
             if (idle) {
                 output.markIdle();
@@ -119,12 +129,13 @@ final class SplitIdleness<T> implements WatermarkStrategy<T> {
             }
         }
 
+        /** Holds back event time again (if idle), for a full timeout from now. */
         private void wake() {
             if (idle) {
                 idle = false;
                 woken = true;
-                lastActive = clock.relativeTimeNanos();
             }
+            lastActive = clock.relativeTimeNanos();
         }
 
         boolean idle() {

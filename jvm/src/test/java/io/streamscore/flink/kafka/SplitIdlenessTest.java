@@ -91,6 +91,45 @@ class SplitIdlenessTest {
     }
 
     @Test
+    void aSplitAboutToGoIdleWhenAnotherResumesKeepsHoldingBack() {
+        a.record(1_000);
+        b.record(1_000);
+        emit();
+        clock.advanceTime(TIMEOUT_S / 2, TimeUnit.SECONDS);
+        b.record(2_000);  // b's timeout runs out half a timeout after a's
+        emit();
+        clock.advanceTime(TIMEOUT_S / 2 + 1, TimeUnit.SECONDS);
+        emit();
+        assertTrue(a.generator.idle());
+        assertFalse(b.generator.idle());
+        a.record(100_000);
+        clock.advanceTime(TIMEOUT_S / 2, TimeUnit.SECONDS);
+        emit();
+        assertFalse(b.generator.idle(), "a's traffic restarted b's timeout");
+        assertEquals(2_000 - BOUND_MS - 1, combined.watermark);
+        b.record(100_000);
+        emit();
+        assertEquals(100_000 - BOUND_MS - 1, combined.watermark);
+    }
+
+    @Test
+    void aSplitQuietSinceLongBeforeStaysIdleWhenAnotherResumes() {
+        a.record(1_000);
+        b.record(1_000);
+        emit();
+        clock.advanceTime(TIMEOUT_S + 1, TimeUnit.SECONDS);
+        a.record(50_000);  // a has traffic; b went quiet for good (an empty partition)
+        emit();
+        clock.advanceTime(3 * TIMEOUT_S, TimeUnit.SECONDS);
+        emit();
+        assertTrue(a.generator.idle() && b.generator.idle());
+        a.record(500_000);
+        emit();
+        assertTrue(b.generator.idle(), "b was quiet long before a's quiet spell");
+        assertEquals(500_000 - BOUND_MS - 1, combined.watermark);
+    }
+
+    @Test
     void oneQuietSplitResumingWhileAnotherHasTrafficWakesNoOther() {
         a.record(1_000);
         b.record(1_000);
