@@ -34,7 +34,8 @@ def test_each_state_changing_command_leaves_one_audit_record_with_its_result(iso
     records = read_json(isolated_config, isolated_config.topics.audit.name)
     assert [r["action"] for r in records] == ["topic create", "job cancel", "topic alter"]
     assert [r["result"].split(":")[0] for r in records] == ["ok", "error", "ok"]
-    assert records[1]["result"] == "error: " + refused.stderr.strip().removeprefix("streamscore: error: ")
+    error = next(line for line in refused.stderr.splitlines() if line.startswith("streamscore: error: "))
+    assert records[1]["result"] == "error: " + error.removeprefix("streamscore: error: ")
     assert records[1]["arguments"]["name"] == "no-such-job"
     assert all(r["user"] == getpass.getuser() and r["principal"] == "User:ANONYMOUS" for r in records)
 
