@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.support.stack import read_json
+from tests.support.stack import read_json, wait_for_messages
 
 pytestmark = pytest.mark.stack
 
@@ -31,7 +31,9 @@ def test_each_state_changing_command_leaves_one_audit_record_with_its_result(iso
     assert cli(isolated_config, "topic", "alter", transactions).returncode == 0
     assert cli(isolated_config, "topic", "count", transactions).returncode == 0  # reads only: no record
 
-    records = read_json(isolated_config, isolated_config.topics.audit.name)
+    # Waits for them: on a fresh broker the first consumer group takes seconds to form.
+    records = wait_for_messages(isolated_config, isolated_config.topics.audit.name, 3, timeout_s=60)
+    assert len(read_json(isolated_config, isolated_config.topics.audit.name)) == 3
     assert [r["action"] for r in records] == ["topic create", "job cancel", "topic alter"]
     assert [r["result"].split(":")[0] for r in records] == ["ok", "error", "ok"]
     error = next(line for line in refused.stderr.splitlines() if line.startswith("streamscore: error: "))
