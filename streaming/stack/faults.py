@@ -29,10 +29,11 @@ def kill_taskmanager(config: Config, job_id: str) -> str:
     """SIGKILL the TaskManager; start a new one (which first kills the Python workers the old one
     may have left behind)."""
     flink = FlinkCluster(config)
+    failed_over = _failover_of(config, job_id)
     os.kill(flink.status()["taskmanager_pids"][0], signal.SIGKILL)
     wait_until(lambda: not flink.healthy(), "the killed TaskManager to be gone")
     flink.start()
-    wait_until(lambda: FlinkRest(config.flink.rest_url).exceptions(job_id), "the job to fail over")
+    wait_until(failed_over, "the job to fail over")
     return job_id
 
 
@@ -42,9 +43,17 @@ def kill_python_worker(config: Config, job_id: str) -> str:
     workers = [pid for pid in descendants(taskmanager) if PYTHON_WORKER in _cmdline(pid)]
     if not workers:
         raise RuntimeError("no Python worker runs under the TaskManager")
+    failed_over = _failover_of(config, job_id)
     os.kill(workers[0], signal.SIGKILL)
-    wait_until(lambda: FlinkRest(config.flink.rest_url).exceptions(job_id), "the job to fail over")
+    wait_until(failed_over, "the job to fail over")
     return job_id
+
+
+def _failover_of(config: Config, job_id: str) -> Callable[[], bool]:
+    """Whether the job has failed over since this call (one more entry in its exception history)."""
+    rest = FlinkRest(config.flink.rest_url)
+    before = len(rest.exceptions(job_id))
+    return lambda: len(rest.exceptions(job_id)) > before
 
 
 def restart_broker(config: Config, job_id: str) -> str:
