@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from collections import Counter
 
@@ -25,6 +24,7 @@ import orjson
 from connectors.kafka import read_topic
 from fraud.events import fraud_events
 from fraud.simulator import SimulationParams, simulate
+from streaming.background import Background
 from streaming.bench.e2e import (REPORT_DIR, bench_topics, drop_bench, flush_event_time, live_chunk_size,
                                  max_throughput, run_job, send_when_due)
 from streaming.bench.machine import machine_info
@@ -134,34 +134,21 @@ def send_history(config: Config, frame) -> None:
             out.send(chunk)
 
 
-class _LiveFeed:
+class _LiveFeed(Background):
     """Sends ``frame`` live at ``rate`` in a thread, encoding each chunk only when it is due (a
     10-minute run holds millions of events); ``result()`` is the last event time, in ms."""
 
     def __init__(self, config: Config, frame, rate: float):
-        self._error: BaseException | None = None
         start_ms = int((time.time() + 2) * 1000)
         self.times = start_ms + (np.arange(len(frame)) * 1000 / rate).astype(np.int64)
-        self._thread = threading.Thread(target=self._run, args=(config, frame, rate), daemon=True)
-        self._thread.start()
+        super().__init__(self._send, config, frame, rate)
 
-    def _run(self, config: Config, frame, rate: float) -> None:
-        try:
-            with Publisher(config, rate=rate, progress=False, counted_topic=config.topics.transactions.name) as out:
-                send_when_due(out, fraud_events(frame, LABEL_DELAY_MS, config.topics,
-                                                chunk_size=live_chunk_size(rate), tx_times_ms=self.times))
-            if out.failed:
-                raise RuntimeError(f"{out.failed} events were not delivered: {out.first_error}")
-        except BaseException as error:  # raised again by result()
-            self._error = error
-
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def result(self) -> int:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+    def _send(self, config: Config, frame, rate: float) -> int:
+        with Publisher(config, rate=rate, progress=False, counted_topic=config.topics.transactions.name) as out:
+            send_when_due(out, fraud_events(frame, LABEL_DELAY_MS, config.topics,
+                                            chunk_size=live_chunk_size(rate), tx_times_ms=self.times))
+        if out.failed:
+            raise RuntimeError(f"{out.failed} events were not delivered: {out.first_error}")
         return int(self.times[-1])
 
 

@@ -36,7 +36,7 @@ from streaming.config import Config
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.stack.faults import FAULTS, Fault, restart_broker, wait_until
 from streaming.stack.services import FlinkCluster
-from tests.support.background import Background
+from streaming.background import Background
 from tests.support.cases import bad_cases, case_payload
 from tests.support.stack import (drop_topics, flush_event_time, isolated, publish_transactions, read_json,
                                  wait_for_messages, with_registry)

@@ -14,7 +14,7 @@ from fraud.events import EventChunk
 from inference.registry import ModelRegistry
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.producers import Publisher
-from tests.support.background import Background
+from streaming.background import Background
 from tests.support.onnx_models import logistic_model, publish_tabular
 from tests.support.stack import read_json
 

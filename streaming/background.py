@@ -1,4 +1,4 @@
-"""Run a function in a thread and get its result, or its exception, back in the test."""
+"""Run a function in a thread and get its result, or its exception, back in the caller."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 
 class Background:
-    """``Background(f, *args).result()`` is ``f(*args)``, run while the test goes on.
+    """``Background(f, *args).result()`` is ``f(*args)``, run while the caller goes on.
 
-    An exception in the thread is raised again by ``result()``: a failure there fails the test
-    (pytest only warns about an exception in a thread it does not join).
+    An exception in the thread is raised again by ``result()``: a failure there fails the caller
+    (a test, a benchmark) instead of being lost with the thread.
     """
 
     def __init__(self, function: Callable[..., Any], *args: Any):
