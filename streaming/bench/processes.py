@@ -8,25 +8,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from streaming.stack.process import descendants
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(c) for c in task.read_text().split()]
-        except OSError:
-            pass
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    found, frontier = [], children(pid)
-    while frontier:
-        found += frontier
-        frontier = [c for p in frontier for c in children(p)]
-    return found
 
 
 def rss_mb(pid: int) -> float:

@@ -1,8 +1,8 @@
 """Real faults on the local stack, for the fault tests and ``streamscore bench chaos``.
 
 Each fault takes the configuration and the id of a running job, injects the fault, brings the
-stack back (a new TaskManager, the broker, Redis) and returns the id of the job that runs on:
-the same job after a failover, or a new one after an upgrade.
+stack back (the broker, Redis; a TaskManager's keeper starts a new one by itself) and returns
+the id of the job that runs on: the same job after a failover, or a new one after an upgrade.
 
 Example Usage::
 
@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from streaming.bench.processes import descendants
+from streaming.stack.process import cmdline, descendants
 from streaming.config import Config
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.stack.services import FlinkCluster, KafkaBroker, RedisServer
@@ -26,21 +26,18 @@ PYTHON_WORKER = b"pyflink.fn_execution.beam.beam_boot"
 
 
 def kill_taskmanager(config: Config, job_id: str) -> str:
-    """SIGKILL the TaskManager; start a new one (which first kills the Python workers the old one
-    may have left behind)."""
-    flink = FlinkCluster(config)
+    """SIGKILL the TaskManager's JVM; its keeper starts a new one (having killed the Python
+    workers the old one left behind)."""
     failed_over = _failover_of(config, job_id)
-    os.kill(flink.status()["taskmanager_pids"][0], signal.SIGKILL)
-    wait_until(lambda: not flink.healthy(), "the killed TaskManager to be gone")
-    flink.start()
+    os.kill(FlinkCluster(config).taskmanager_jvms()[0], signal.SIGKILL)
     wait_until(failed_over, "the job to fail over")
     return job_id
 
 
 def kill_python_worker(config: Config, job_id: str) -> str:
     """SIGKILL one Python worker of the TaskManager (the process running the model)."""
-    taskmanager = FlinkCluster(config).status()["taskmanager_pids"][0]
-    workers = [pid for pid in descendants(taskmanager) if PYTHON_WORKER in _cmdline(pid)]
+    taskmanager = FlinkCluster(config).taskmanager_jvms()[0]
+    workers = [pid for pid in descendants(taskmanager) if PYTHON_WORKER in cmdline(pid)]
     if not workers:
         raise RuntimeError("no Python worker runs under the TaskManager")
     failed_over = _failover_of(config, job_id)
@@ -88,9 +85,3 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 120) -> 
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.5)
 
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return open(f"/proc/{pid}/cmdline", "rb").read()
-    except OSError:
-        return b""

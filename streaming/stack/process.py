@@ -81,6 +81,34 @@ class ManagedProcess:
             return ""
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (or, as a subreaper, inherited) that still run."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def cmdline(pid: int) -> bytes:
+    """The process' arguments, NUL-separated (empty once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def descendants(pid: int) -> list[int]:
+    """Children, their children, and so on."""
+    found, frontier = [], children(pid)
+    while frontier:
+        found += frontier
+        frontier = [c for p in frontier for c in children(p)]
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

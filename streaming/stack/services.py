@@ -23,10 +23,11 @@ from urllib.parse import urlparse
 from streaming.config import PROJECT_ROOT, Config
 from streaming.errors import ServiceUnavailable, UserError
 from streaming.secret_files import write_private
-from streaming.stack.process import ManagedProcess, ensure_port_free, port_open, wait_until
+from streaming.stack.process import ManagedProcess, children, cmdline, ensure_port_free, port_open, wait_until
 from streaming.stack.secure import CLIENT_USER, KAFKA_BROKER_USER, SecureMaterial, redis_password_hash
 
 DEPLOY = PROJECT_ROOT / "deploy"
+TASKMANAGER_MAIN = b"org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
 
 
 def host_port(address: str, default_port: int) -> tuple[str, int]:
@@ -410,14 +411,14 @@ class FlinkCluster(Service):
                        "Flink JobManager", self.jobmanager)
         for index, taskmanager in enumerate(self.taskmanagers):
             if taskmanager.pid is None:
-                # A resource id of its own for every start: a TaskManager started in place of a
-                # killed one under the same id was taken for the dead one when the JobManager
-                # noticed its loss, and its tasks were cancelled (and the TaskManager died with
-                # them, of a Python operator that could not close: issue 29).
-                resource_id = f"taskmanager-{index}-{time.strftime('%H%M%S')}"
-                taskmanager.start([str(bin_dir / "taskmanager.sh"), "start-foreground",
+                # Under a keeper, which starts it again when it ends by itself; with a resource id
+                # of its own for every start ({started}: HHMMSS): one started in place of a dead
+                # one under the same id was taken for the dead one when the JobManager noticed
+                # the loss, and its tasks were cancelled (issue 29).
+                taskmanager.start([sys.executable, "-m", "streaming.stack.keeper", "--",
+                                   str(bin_dir / "taskmanager.sh"), "start-foreground",
                                    *self._dynamic_properties(reporter_port=self._metrics_port(index + 1)),
-                                   "-D", f"taskmanager.resource-id={resource_id}"], env=env)
+                                   "-D", f"taskmanager.resource-id=taskmanager-{index}-{{started}}"], env=env)
         wait_until(self.healthy, self.config.stack.start_timeout_s, "Flink TaskManagers",
                    self.taskmanagers[-1] if self.taskmanagers else None)
 
@@ -457,10 +458,15 @@ class FlinkCluster(Service):
             taskmanager.stop()
         self.jobmanager.stop()
 
+    def taskmanager_jvms(self) -> list[int]:
+        """The pids of the TaskManager JVMs that run now (each is its keeper's child)."""
+        return [pid for tm in self.taskmanagers if tm.pid is not None for pid in children(tm.pid)
+                if TASKMANAGER_MAIN in cmdline(pid)]
+
     def status(self) -> dict:
         overview = self.overview() or {}
         return {"rest": self.config.flink.rest_url, "jobmanager_pid": self.jobmanager.pid,
-                "taskmanager_pids": [tm.pid for tm in self.taskmanagers if tm.pid is not None],
+                "taskmanager_pids": self.taskmanager_jvms(),
                 "slots_total": overview.get("slots-total"), "jobs_running": overview.get("jobs-running"),
                 "healthy": self.healthy(), "log_dir": str(self.run_dir / "logs")}
 

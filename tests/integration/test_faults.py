@@ -99,7 +99,8 @@ def test_a_job_submitted_to_another_cluster_survives_losing_one_of_two_taskmanag
 
     def kill_one_taskmanager(config: Config, job_id: str) -> str:
         ran_on["before"] = rest.taskmanagers(job_id)
-        os.kill(taskmanagers[0].pid, signal.SIGKILL)
+        # The TaskManager with its keeper, as when its machine is lost: nothing starts it again.
+        os.killpg(taskmanagers[0].pid, signal.SIGKILL)
         wait_until(lambda: rest.exceptions(job_id), "the job to fail over")
         return job_id
 

@@ -75,10 +75,11 @@ public class EagerSplitOutputs<T, SplitT extends SourceSplit, EnumT>
 
         private final SourceReader<T, SplitT> reader;
         private final List<String> unregistered = new ArrayList<>();
-        private final UnblockedTime clock = UnblockedTime.forNewReader();
+        private final UnblockedTime clock;
 
         Reader(SourceReader<T, SplitT> reader) {
             this.reader = reader;
+            this.clock = UnblockedTime.forNewReader(() -> reader.isAvailable().isDone());
         }
 
         @Override
@@ -88,16 +89,14 @@ public class EagerSplitOutputs<T, SplitT extends SourceSplit, EnumT>
 
         @Override
         public InputStatus pollNext(ReaderOutput<T> output) throws Exception {
-            clock.polled();
+            clock.polling();
             if (!unregistered.isEmpty()) {
                 // Creating a split's output is idempotent; the wrapped reader gets the same one.
                 unregistered.forEach(output::createOutputForSplit);
                 unregistered.clear();
             }
             InputStatus status = reader.pollNext(output);
-            if (status == InputStatus.MORE_AVAILABLE) {
-                clock.held();
-            }
+            clock.polled(status == InputStatus.MORE_AVAILABLE);
             return status;
         }
 
