@@ -33,7 +33,7 @@ from streaming.config import Config
 from streaming.errors import ServiceUnavailable
 from streaming.flink_client import FlinkRest, submit_job
 from streaming.producers import Publisher
-from streaming.stack.faults import kill_python_worker, kill_taskmanager
+from streaming.stack.faults import kill_python_worker, kill_taskmanager, lose_taskmanager_for_15_s
 
 LABEL_DELAY_MS = 5_000
 FAULTS = {"taskmanager": kill_taskmanager, "python-worker": kill_python_worker}
@@ -97,7 +97,8 @@ def bench_idle_restart(config: Config, runs: int = 20, idle_s: float | None = No
     """Issue 29's reproduction, ``runs`` times: a fraud job scores simulated history, every partition
     then sits idle (``idle_s``, default the idle timeout plus 15 s), live traffic starts (``count``
     transactions at ``rate``, event time = send time) and the TaskManager is SIGKILLed
-    ``kill_after_s`` into it while the producer keeps sending. Each run must score every live
+    ``kill_after_s`` into it while the producer keeps sending, its replacement starting 15 s later
+    (the issue's user ran ``stack up`` once the producer was done). Each run must score every live
     transaction once, with no late dead letter."""
     idle_s = idle_s if idle_s is not None else config.flink.idle_partition_timeout_ms / 1000 + 15
     simulated = simulate(SimulationParams(seed=config.fraud.simulator_seed, days=int((history_tx + count) / 9_000) + 2))
@@ -113,7 +114,7 @@ def bench_idle_restart(config: Config, runs: int = 20, idle_s: float | None = No
             time.sleep(idle_s)
             feeder = _LiveFeed(bench, live, rate)
             time.sleep(kill_after_s)
-            job_id = kill_taskmanager(bench, job_id)
+            job_id = lose_taskmanager_for_15_s(bench, job_id)
             last_ms = feeder.result()
             flush_event_time(bench, last_ms + 86_400_000, labels=True)
             outcome = _outcome(bench, len(history) + len(live), timeout_s=300)

@@ -34,6 +34,23 @@ def kill_taskmanager(config: Config, job_id: str) -> str:
     return job_id
 
 
+def lose_taskmanager_for_15_s(config: Config, job_id: str) -> str:
+    """SIGKILL the TaskManager's JVM with a replacement only 15 s later, as when a machine is
+    lost and a new one must start: the backlog grows, and the restarted job takes it in while its
+    Python workers start (the keeper is paused meanwhile)."""
+    flink = FlinkCluster(config)
+    keeper = flink.taskmanagers[0].pid
+    failed_over = _failover_of(config, job_id)
+    os.kill(keeper, signal.SIGSTOP)
+    try:
+        os.kill(flink.taskmanager_jvms()[0], signal.SIGKILL)
+        time.sleep(15)
+    finally:
+        os.kill(keeper, signal.SIGCONT)
+    wait_until(failed_over, "the job to fail over")
+    return job_id
+
+
 def kill_python_worker(config: Config, job_id: str) -> str:
     """SIGKILL one Python worker of the TaskManager (the process running the model)."""
     taskmanager = FlinkCluster(config).taskmanager_jvms()[0]
@@ -74,8 +91,8 @@ def stop_with_savepoint_and_resume(config: Config, job_id: str) -> str:
     return submit_job(config, "fraud", savepoint=location)
 
 
-FAULTS: list[Fault] = [kill_taskmanager, restart_broker, stop_redis_for_20_s, kill_python_worker,
-                       stop_with_savepoint_and_resume]
+FAULTS: list[Fault] = [kill_taskmanager, lose_taskmanager_for_15_s, restart_broker, stop_redis_for_20_s,
+                       kill_python_worker, stop_with_savepoint_and_resume]
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 120) -> None:

@@ -42,10 +42,12 @@ class SplitIdlenessTest {
         a.record(5_000);
         emit();
         assertEquals(1_000 - BOUND_MS - 1, combined.watermark);
-        clock.advanceTime(TIMEOUT_S + 1, TimeUnit.SECONDS);
-        a.record(6_000);
-        emit();
-        assertEquals(6_000 - BOUND_MS - 1, combined.watermark);
+        for (int i = 1; i <= 5; i++) {
+            clock.advanceTime(TIMEOUT_S / 4, TimeUnit.SECONDS);
+            a.record(5_000 + i * 1_000);
+            emit();
+        }
+        assertEquals(10_000 - BOUND_MS - 1, combined.watermark);
     }
 
     @Test
@@ -67,7 +69,60 @@ class SplitIdlenessTest {
         b.record(100_000);
         emit();
         assertTrue(100_000 > combined.watermark, "b's record of the same moment is not late");
-        assertEquals(100_000 - BOUND_MS - 1, combined.watermark);
+        assertEquals(1_000 - BOUND_MS - 1, combined.watermark, "the whole subtask was idle: event time waits");
+        clock.advanceTime(SplitIdleness.RESUME_HOLD.toMillis(), TimeUnit.MILLISECONDS);
+        a.record(101_100);
+        b.record(101_000);
+        emit();
+        assertEquals(101_000 - BOUND_MS - 1, combined.watermark);
+    }
+
+    @Test
+    void afterTheWholeSubtaskWasIdleItsWatermarkWaitsForTheJobsOtherSubtasks() {
+        a.record(1_000);
+        b.record(1_000);
+        emit();
+        clock.advanceTime(TIMEOUT_S + 1, TimeUnit.SECONDS);
+        emit();
+        a.record(100_000);
+        b.record(100_000);
+        clock.advanceTime(SplitIdleness.RESUME_HOLD.toMillis() - 100, TimeUnit.MILLISECONDS);
+        a.record(104_900);
+        b.record(104_900);
+        emit();
+        assertFalse(combined.idle(), "active at once, so downstream takes it back in");
+        assertEquals(1_000 - BOUND_MS - 1, combined.watermark,
+                "another subtask's records of the same moment, a few hundred ms behind, would otherwise be behind");
+        clock.advanceTime(200, TimeUnit.MILLISECONDS);
+        emit();
+        assertEquals(104_900 - BOUND_MS - 1, combined.watermark);
+    }
+
+    @Test
+    void aHeldWatermarkIsReleasedWhenTheSplitsGoIdle() {
+        SplitIdleness<Long> shortTimeout = new SplitIdleness<>(
+                WatermarkStrategy.forBoundedOutOfOrderness(Duration.ofMillis(BOUND_MS)), Duration.ofSeconds(3));
+        WatermarkOutputMultiplexer outputs = new WatermarkOutputMultiplexer(combined.splits);
+        outputs.registerNewOutput("c");
+        SplitIdleness.Generator<Long> c = shortTimeout.generator(
+                WatermarkStrategy.<Long>forBoundedOutOfOrderness(Duration.ofMillis(BOUND_MS)).createWatermarkGenerator(null),
+                clock);
+        c.onEvent(1_000L, 1_000, outputs.getImmediateOutput("c"));
+        c.onPeriodicEmit(outputs.getDeferredOutput("c"));
+        outputs.onPeriodicEmit();
+        clock.advanceTime(4, TimeUnit.SECONDS);
+        c.onPeriodicEmit(outputs.getDeferredOutput("c"));
+        outputs.onPeriodicEmit();
+        assertTrue(c.idle());
+        c.onEvent(100_000L, 100_000, outputs.getImmediateOutput("c"));  // after a quiet spell: held
+        c.onPeriodicEmit(outputs.getDeferredOutput("c"));
+        outputs.onPeriodicEmit();
+        assertEquals(1_000 - BOUND_MS - 1, combined.watermark);
+        clock.advanceTime(3_100, TimeUnit.MILLISECONDS);  // quiet again: idle before the hold ends
+        c.onPeriodicEmit(outputs.getDeferredOutput("c"));
+        outputs.onPeriodicEmit();
+        assertTrue(c.idle());
+        assertEquals(100_000 - BOUND_MS - 1, combined.watermark, "its last records count");
     }
 
     @Test
@@ -126,7 +181,11 @@ class SplitIdlenessTest {
         a.record(500_000);
         emit();
         assertTrue(b.generator.idle(), "b was quiet long before a's quiet spell");
-        assertEquals(500_000 - BOUND_MS - 1, combined.watermark);
+        clock.advanceTime(SplitIdleness.RESUME_HOLD.toMillis(), TimeUnit.MILLISECONDS);
+        a.record(500_100);
+        emit();
+        assertTrue(b.generator.idle());
+        assertEquals(500_100 - BOUND_MS - 1, combined.watermark);
     }
 
     @Test
@@ -134,16 +193,61 @@ class SplitIdlenessTest {
         a.record(1_000);
         b.record(1_000);
         emit();
-        clock.advanceTime(TIMEOUT_S + 1, TimeUnit.SECONDS);
-        a.record(70_000);
+        for (int i = 1; i <= 5; i++) {
+            clock.advanceTime(TIMEOUT_S / 4, TimeUnit.SECONDS);
+            a.record(1_000 + i * 15_000);
+            emit();
+        }
+        assertTrue(b.generator.idle(), "b went quiet while a had traffic");
+        assertEquals(76_000 - BOUND_MS - 1, combined.watermark);
+        b.record(76_100);
+        a.record(76_500);
         emit();
-        assertEquals(70_000 - BOUND_MS - 1, combined.watermark, "b went quiet while a had traffic");
-        assertTrue(b.generator.idle());
-        b.record(70_100);
-        a.record(70_500);
-        emit();
-        assertEquals(70_100 - BOUND_MS - 1, combined.watermark);
+        assertEquals(76_100 - BOUND_MS - 1, combined.watermark);
         assertFalse(a.generator.idle());
+    }
+
+    @Test
+    void aSplitWhoseTimeoutRunsOutJustAfterAnotherResumesHoldsBackForAGrace() {
+        // A job's first traffic: both splits quiet since their assignment, a's records come 50 ms
+        // before b's timeout runs out, b's own a few hundred milliseconds after it.
+        clock.advanceTime(TIMEOUT_S * 1000 - 50, TimeUnit.MILLISECONDS);
+        a.record(100_000);
+        a.record(100_900);
+        clock.advanceTime(100, TimeUnit.MILLISECONDS);
+        emit();
+        assertFalse(b.generator.idle(), "b is within the grace a's resumption gave it");
+        assertTrue(combined.watermark < 100_000, "b still holds back event time");
+        clock.advanceTime(300, TimeUnit.MILLISECONDS);
+        b.record(100_000);
+        emit();
+        assertEquals(100_000 - BOUND_MS - 1, combined.watermark, "b's first record is not late");
+    }
+
+    @Test
+    void aSplitThatStaysQuietAfterAGraceGoesIdle() {
+        clock.advanceTime(TIMEOUT_S * 1000 - 50, TimeUnit.MILLISECONDS);
+        a.record(100_000);
+        clock.advanceTime(SplitIdleness.GRACE.toMillis() + 100, TimeUnit.MILLISECONDS);
+        a.record(101_000);
+        emit();
+        assertTrue(b.generator.idle());
+        assertEquals(101_000 - BOUND_MS - 1, combined.watermark);
+    }
+
+    @Test
+    void anEmptySplitBesideOneWithBurstsStaysIdle() {
+        a.record(0);
+        emit();
+        for (int i = 1; i <= 5; i++) {
+            clock.advanceTime(TIMEOUT_S * 600, TimeUnit.MILLISECONDS);
+            a.record(i * 1_000_000L);
+            emit();
+            clock.advanceTime(SplitIdleness.GRACE.toMillis() + 100, TimeUnit.MILLISECONDS);
+            emit();
+        }
+        assertTrue(b.generator.idle());
+        assertEquals(5_000_000 - BOUND_MS - 1, combined.watermark, "event time follows a's bursts");
     }
 
     private void emit() {
