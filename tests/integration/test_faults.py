@@ -72,20 +72,24 @@ def live_feed(history) -> pd.DataFrame:
     return feed.assign(TRANSACTION_ID=feed["TRANSACTION_ID"] + LIVE_IDS_FROM)
 
 
-# A broker restart under live traffic is left out: in 3 of 4 runs on 2026-12-07 some committed
-# outputs stayed invisible to read_committed readers (a sink transaction left open on the broker)
-# or, with a one-minute transaction timeout, were lost. Open in issue 29 (docs/delivery-guarantees.md).
-LIVE_FAULTS = [fault for fault in FAULTS if fault is not restart_broker]
-# Every fault at both rates; the late replacement (a variant of the TaskManager kill) at the higher.
+# Every fault at both rates; at the higher only (the suite's time): the late replacement, a variant
+# of the TaskManager kill, and the broker restart (its run at 800 tx/s is in the closing note of
+# issue 29, 2 of 2 clean on 2026-12-07).
+HIGHER_RATE_ONLY = (lose_taskmanager_for_15_s, restart_broker)
 CASES = [pytest.param(fault, rate, id=f"{fault.__name__}-{rate}-tx-per-s")
-         for fault in LIVE_FAULTS for rate in RATES_TX_PER_S
-         if fault is not lose_taskmanager_for_15_s or rate == max(RATES_TX_PER_S)]
+         for fault in FAULTS for rate in RATES_TX_PER_S
+         if fault not in HIGHER_RATE_ONLY or rate == max(RATES_TX_PER_S)]
+# After a broker restart some partitions had no records for more than 3 s after the others had
+# (their fetches start again one by one), so with the 3-s timeout they rightly count as idle and
+# their records come late. The broker restart runs with 10 s; the shipped default is 60 s.
+BROKER_IDLE_TIMEOUT_MS = 10_000
 
 
 @pytest.mark.parametrize("fault, rate", CASES)
 def test_a_fault_under_live_traffic_changes_nothing_a_reader_sees(stack, model_registry, history, live_feed,
                                                                   fault, rate):
-    config = fault_config(stack, model_registry, f"{fault.__name__}-{rate}")
+    idle_timeout_ms = BROKER_IDLE_TIMEOUT_MS if fault is restart_broker else IDLE_TIMEOUT_MS
+    config = fault_config(stack, model_registry, f"{fault.__name__}-{rate}", idle_timeout_ms)
     feed = live_feed.iloc[:rate * TRAFFIC_S]
     outcome, sent = run_fraud_job(config, history, feed, rate, fault)
     assert_as_without_fault(config, outcome, sent)
@@ -147,12 +151,12 @@ def _started_as(resource_ids: set[str]) -> set[str]:
     return {resource_id.rsplit("-", 1)[0] for resource_id in resource_ids}
 
 
-def fault_config(stack: Config, registry: str, name: str) -> Config:
+def fault_config(stack: Config, registry: str, name: str, idle_timeout_ms: int = IDLE_TIMEOUT_MS) -> Config:
     config = with_registry(isolated(stack, f"faults-{name}"), registry)
     return dataclasses.replace(
         config,
         fraud=dataclasses.replace(config.fraud, label_delay_days=LABEL_DELAY_MS / 86_400_000, emit_features=True),
-        flink=dataclasses.replace(config.flink, idle_partition_timeout_ms=IDLE_TIMEOUT_MS))
+        flink=dataclasses.replace(config.flink, idle_partition_timeout_ms=idle_timeout_ms))
 
 
 def run_fraud_job(config: Config, history: pd.DataFrame, feed: pd.DataFrame, rate: int, fault: Fault,
@@ -168,7 +172,7 @@ def run_fraud_job(config: Config, history: pd.DataFrame, feed: pd.DataFrame, rat
     try:
         rest.wait_until_running(job_id)
         publish_transactions(config, history.iloc[:HISTORY_TX], label_delay_days=None)
-        time.sleep(2 * IDLE_TIMEOUT_MS / 1000)
+        time.sleep(2 * config.flink.idle_partition_timeout_ms / 1000)
         sending = Background(publish, config, feed, rate, LABEL_DELAY_MS)
         wait_until(lambda: count_messages(config, config.topics.fraud_scores.name) > HISTORY_TX,
                    "the first committed live scores")
